@@ -1,0 +1,71 @@
+package dev.txstep;
+
+/**
+ * How one transaction step runs: its recorded name and its isolation level.
+ *
+ * <p>Both fields may be null and then take their defaults: the name defaults to the method that
+ * declared the step (found when the step is declared, e.g. {@code com.acme.Transfers.debit}), the
+ * isolation level to {@link IsolationLevel#SERIALIZABLE}. Passing {@code null} instead of options
+ * means all defaults.
+ *
+ * <p>The name is recorded with the step's output; replaying a step under a different name is a
+ * {@link NonDeterminismException}. Give steps explicit names when the code around them may be
+ * refactored while workflows are in flight.
+ *
+ * @param name           the step's name, or null for the default; not blank, no NUL character
+ * @param isolationLevel the isolation level, or null for {@code SERIALIZABLE}
+ */
+public record DatasourceOptions(String name, IsolationLevel isolationLevel) {
+
+    private static final DatasourceOptions DEFAULTS = new DatasourceOptions(null, null);
+
+    /**
+     * Validates the name.
+     *
+     * @throws InvalidInputException if {@code name} is blank or contains a NUL character
+     */
+    public DatasourceOptions {
+        if (name != null && (name.isBlank() || name.indexOf('\0') >= 0)) {
+            throw new InvalidInputException("step name must be null (for the default) or a non-blank"
+                    + " text without NUL characters, was '" + name + "'");
+        }
+    }
+
+    /**
+     * All defaults.
+     *
+     * @return options with neither name nor isolation level set
+     */
+    public static DatasourceOptions defaults() {
+        return DEFAULTS;
+    }
+
+    /**
+     * Options with a name and the default isolation level.
+     *
+     * @param name the step's name
+     * @return the options
+     */
+    public static DatasourceOptions named(String name) {
+        return new DatasourceOptions(name, null);
+    }
+
+    /**
+     * These options with another isolation level.
+     *
+     * @param level the level, or null for the default
+     * @return new options
+     */
+    public DatasourceOptions withIsolationLevel(IsolationLevel level) {
+        return new DatasourceOptions(name, level);
+    }
+
+    /**
+     * The isolation level the step runs at: the one given, else {@code SERIALIZABLE}.
+     *
+     * @return the effective level, never null
+     */
+    public IsolationLevel effectiveIsolationLevel() {
+        return isolationLevel == null ? IsolationLevel.SERIALIZABLE : isolationLevel;
+    }
+}

@@ -1,0 +1,86 @@
+package dev.txstep;
+
+import java.time.Duration;
+
+/**
+ * How a step is retried after a retryable failure: a serialization failure (SQLSTATE 40001), a
+ * deadlock (40P01) or a lost connection. The whole step is retried — a new transaction, the
+ * function run again — after a jittered exponential backoff: the n-th retry waits about
+ * {@code initialBackoff * 2^(n-1)}, at most {@code maxBackoff}, randomized by {@code jitter}.
+ * Errors of the step's function are never retried: they are its outcome.
+ *
+ * @param maxAttempts    attempts in all, the first included; at least 1 (1 means no retry)
+ * @param initialBackoff the wait before the first retry; positive
+ * @param maxBackoff     the longest wait; at least {@code initialBackoff}
+ * @param jitter         the randomized share of each wait, from 0 (none) to 1 (anything from 0
+ *                       to twice the wait)
+ */
+public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration maxBackoff, double jitter) {
+
+    private static final RetryPolicy DEFAULTS =
+            new RetryPolicy(10, Duration.ofMillis(10), Duration.ofSeconds(2), 0.5);
+
+    /**
+     * Validates the policy.
+     *
+     * @throws InvalidConfigurationException naming the field out of range
+     */
+    public RetryPolicy {
+        if (maxAttempts < 1) {
+            throw new InvalidConfigurationException("retry maxAttempts must be at least 1, was " + maxAttempts);
+        }
+        if (initialBackoff == null || initialBackoff.isNegative() || initialBackoff.isZero()) {
+            throw new InvalidConfigurationException("retry initialBackoff must be positive, was " + initialBackoff);
+        }
+        if (maxBackoff == null || maxBackoff.compareTo(initialBackoff) < 0) {
+            throw new InvalidConfigurationException("retry maxBackoff must be at least initialBackoff ("
+                    + initialBackoff + "), was " + maxBackoff);
+        }
+        if (!(jitter >= 0.0 && jitter <= 1.0)) {
+            throw new InvalidConfigurationException("retry jitter must be between 0 and 1, was " + jitter);
+        }
+    }
+
+    /**
+     * The default: 10 attempts, backoff from 10 ms up to 2 s, jitter 0.5.
+     *
+     * @return the default policy
+     */
+    public static RetryPolicy defaults() {
+        return DEFAULTS;
+    }
+
+    /**
+     * No retries: the first retryable failure surfaces as {@link RetriesExhaustedException}.
+     *
+     * @return a policy of one attempt
+     */
+    public static RetryPolicy none() {
+        return DEFAULTS.withMaxAttempts(1);
+    }
+
+    /**
+     * @param attempts attempts in all, at least 1
+     * @return this policy with another attempt count
+     */
+    public RetryPolicy withMaxAttempts(int attempts) {
+        return new RetryPolicy(attempts, initialBackoff, maxBackoff, jitter);
+    }
+
+    /**
+     * @param initial the first wait, positive
+     * @param max     the longest wait, at least {@code initial}
+     * @return this policy with other waits
+     */
+    public RetryPolicy withBackoff(Duration initial, Duration max) {
+        return new RetryPolicy(maxAttempts, initial, max, jitter);
+    }
+
+    /**
+     * @param jitterFactor between 0 and 1
+     * @return this policy with another jitter
+     */
+    public RetryPolicy withJitter(double jitterFactor) {
+        return new RetryPolicy(maxAttempts, initialBackoff, maxBackoff, jitterFactor);
+    }
+}

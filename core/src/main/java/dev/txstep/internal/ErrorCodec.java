@@ -1,0 +1,61 @@
+package dev.txstep.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.txstep.OutputSerializationException;
+import dev.txstep.RecordedStepException;
+import dev.txstep.StepKey;
+import java.lang.reflect.Constructor;
+
+/**
+ * Writes a step's error as {@code {"type": "...", "message": "..."}} and raises it again on replay.
+ * Independent of the output serializer: an exception is recorded by its type name and message
+ * only, never by its fields, so reading it back cannot instantiate anything but a throwable with a
+ * message.
+ */
+public final class ErrorCodec {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private ErrorCodec() {
+    }
+
+    /** The recorded text of an error. */
+    public static String encode(Throwable error) {
+        ObjectNode node = JSON.createObjectNode();
+        node.put("type", error.getClass().getName());
+        node.put("message", error.getMessage());
+        return node.toString();
+    }
+
+    /** The exception to raise for a recorded error. */
+    public static RecordedStepException decode(StepKey key, String text) {
+        String type;
+        String message;
+        try {
+            JsonNode node = JSON.readTree(text);
+            type = node.path("type").asText(null);
+            message = node.hasNonNull("message") ? node.get("message").asText() : null;
+        } catch (Exception e) {
+            throw new OutputSerializationException("recorded error of step " + key + " is not readable: " + e.getMessage(), e);
+        }
+        if (type == null) {
+            throw new OutputSerializationException("recorded error of step " + key + " names no type: " + text);
+        }
+        return new RecordedStepException(key, type, message, restore(type, message));
+    }
+
+    private static Throwable restore(String type, String message) {
+        try {
+            Class<?> cls = Class.forName(type, false, ErrorCodec.class.getClassLoader());
+            if (!Throwable.class.isAssignableFrom(cls)) {
+                return null;
+            }
+            Constructor<?> constructor = cls.getConstructor(String.class);
+            return (Throwable) constructor.newInstance(message);
+        } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+            return null;
+        }
+    }
+}

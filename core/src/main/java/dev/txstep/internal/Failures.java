@@ -1,0 +1,83 @@
+package dev.txstep.internal;
+
+import com.fasterxml.jackson.core.JacksonException;
+import dev.txstep.DatasourceException;
+import io.r2dbc.spi.R2dbcException;
+import io.r2dbc.spi.R2dbcNonTransientResourceException;
+import io.r2dbc.spi.R2dbcTransientException;
+import java.io.IOException;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Classifies failures: which are worth retrying the whole step for, and which mean another
+ * executor recorded the step first. Walks the cause chain, because user code may wrap driver
+ * errors.
+ */
+public final class Failures {
+
+    private static final int MAX_DEPTH = 16;
+
+    private Failures() {
+    }
+
+    /**
+     * Whether a failure is transient: the same step may succeed if run again in a new
+     * transaction on a new connection.
+     */
+    public static boolean isRetryable(Throwable failure, Dialect dialect) {
+        Throwable t = failure;
+        for (int depth = 0; t != null && depth < MAX_DEPTH; depth++, t = t.getCause()) {
+            if (t instanceof DatasourceException) {
+                // txstep's own verdicts (a value that cannot be serialized, a replayed error, ...) are final.
+                return false;
+            }
+            if (t instanceof R2dbcException r2dbc) {
+                String state = r2dbc.getSqlState();
+                if (state != null && (dialect.isRetryableSqlState(state) || isConnectionState(state))) {
+                    return true;
+                }
+            }
+            // A lost or refused connection: the driver's "connection closed", pool acquisition
+            // timeouts, socket errors while the server restarts.
+            if (t instanceof R2dbcTransientException
+                    || t instanceof R2dbcNonTransientResourceException
+                    || t instanceof TimeoutException
+                    || (t instanceof IOException && !(t instanceof JacksonException))) {
+                return true;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a failure is a unique-key violation (SQLSTATE 23505). */
+    public static boolean isUniqueViolation(Throwable failure) {
+        return "23505".equals(sqlState(failure));
+    }
+
+    /** Whether a failure is an integrity-constraint violation (SQLSTATE class 23). */
+    public static boolean isIntegrityViolation(Throwable failure) {
+        String state = sqlState(failure);
+        return state != null && state.startsWith("23");
+    }
+
+    /** The SQLSTATE of the first {@link R2dbcException} in the cause chain, or null. */
+    public static String sqlState(Throwable failure) {
+        Throwable t = failure;
+        for (int depth = 0; t != null && depth < MAX_DEPTH; depth++, t = t.getCause()) {
+            if (t instanceof R2dbcException r2dbc && r2dbc.getSqlState() != null) {
+                return r2dbc.getSqlState();
+            }
+        }
+        return null;
+    }
+
+    private static boolean isConnectionState(String state) {
+        // 08: connection exception; 57P01..57P03: admin shutdown, crash shutdown, cannot connect now;
+        // 53300: too many connections.
+        return state.startsWith("08") || state.equals("57P01") || state.equals("57P02")
+                || state.equals("57P03") || state.equals("53300");
+    }
+}

@@ -1,0 +1,49 @@
+package dev.txstep.internal;
+
+import dev.txstep.IsolationLevel;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.Result;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * H2, the embedded default. r2dbc-h2 ignores the isolation level passed to
+ * {@code beginTransaction}, so the level is set on the session first. H2 runs in-process: the
+ * output row is an ordinary bound insert and the commit a separate call, with no network between.
+ */
+final class H2Dialect implements Dialect {
+
+    static final H2Dialect INSTANCE = new H2Dialect();
+
+    private H2Dialect() {
+    }
+
+    @Override
+    public String migrationFolder() {
+        return "h2";
+    }
+
+    @Override
+    public Mono<Void> begin(Connection connection, IsolationLevel level) {
+        String set = "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL " + level.sql();
+        return Flux.from(connection.createStatement(set).execute())
+                .concatMap(Result::getRowsUpdated)
+                .then(Mono.from(connection.beginTransaction()));
+    }
+
+    @Override
+    public Mono<Void> insertAndCommit(Connection connection, String table, OutputRow row) {
+        return OutputStore.insert(connection, table, row).then(Mono.from(connection.commitTransaction()));
+    }
+
+    @Override
+    public boolean isRetryableSqlState(String sqlState) {
+        // 40001 deadlock, 90131 concurrent update in MVStore, HYT00 lock timeout.
+        return sqlState.equals("40001") || sqlState.equals("90131") || sqlState.equals("HYT00");
+    }
+
+    @Override
+    public String currentIsolationLevelQuery() {
+        return "SELECT ISOLATION_LEVEL FROM INFORMATION_SCHEMA.SESSIONS WHERE SESSION_ID = SESSION_ID()";
+    }
+}

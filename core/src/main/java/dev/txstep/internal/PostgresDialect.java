@@ -1,0 +1,70 @@
+package dev.txstep.internal;
+
+import dev.txstep.IsolationLevel;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.Result;
+import java.util.concurrent.ThreadLocalRandom;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * PostgreSQL. The output row and {@code COMMIT} go out as one simple-protocol message (an R2DBC
+ * {@code Batch}): r2dbc-postgresql waits for the reply of every statement that has bound
+ * parameters, so sending the row as bound parameters would cost a round trip of its own. The
+ * row's values therefore travel as literals, dollar-quoted with a random tag that does not occur
+ * in the value — which is safe whatever {@code standard_conforming_strings} says.
+ */
+final class PostgresDialect implements Dialect {
+
+    static final PostgresDialect INSTANCE = new PostgresDialect();
+
+    private PostgresDialect() {
+    }
+
+    @Override
+    public String migrationFolder() {
+        return "postgresql";
+    }
+
+    @Override
+    public Mono<Void> begin(Connection connection, IsolationLevel level) {
+        return Mono.from(connection.beginTransaction(R2dbcIsolation.definition(level)));
+    }
+
+    @Override
+    public Mono<Void> insertAndCommit(Connection connection, String table, OutputRow row) {
+        String insert = "INSERT INTO " + table
+                + " (workflow_id, step_id, step_name, output, error, serialization, created_at) VALUES ("
+                + literal(row.key().workflowId()) + ", " + row.key().stepId() + ", " + literal(row.stepName())
+                + ", " + literal(row.output()) + ", " + literal(row.error()) + ", "
+                + literal(row.serialization()) + ", " + row.createdAt() + ")";
+        return Flux.from(connection.createBatch().add(insert).add("COMMIT").execute())
+                .concatMap(Result::getRowsUpdated)
+                .then();
+    }
+
+    @Override
+    public boolean isRetryableSqlState(String sqlState) {
+        return sqlState.equals("40001") || sqlState.equals("40P01");
+    }
+
+    @Override
+    public String currentIsolationLevelQuery() {
+        return "SHOW transaction_isolation";
+    }
+
+    /**
+     * A text value as a dollar-quoted literal, or {@code NULL}. The tag is random and checked not
+     * to occur in the value, so no content can end the literal early.
+     */
+    static String literal(String value) {
+        if (value == null) {
+            return "NULL";
+        }
+        String tag;
+        do {
+            tag = "$t" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE) + "$";
+        } while (value.contains(tag));
+        return tag + value + tag;
+    }
+}

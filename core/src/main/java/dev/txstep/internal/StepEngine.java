@@ -1,0 +1,296 @@
+package dev.txstep.internal;
+
+import dev.txstep.DatasourceClosedException;
+import dev.txstep.InvalidInputException;
+import dev.txstep.NoTransactionException;
+import dev.txstep.NonDeterminismException;
+import dev.txstep.OutputSerializationException;
+import dev.txstep.RetriesExhaustedException;
+import dev.txstep.RetryPolicy;
+import dev.txstep.Serializer;
+import dev.txstep.StepKey;
+import dev.txstep.TxSession;
+import dev.txstep.WorkflowScope;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.reactivestreams.Publisher;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
+
+/**
+ * Runs transaction steps. In a workflow:
+ * <ol>
+ *   <li>Find out whether the step is recorded — from the ids the execution loaded once, and, on a
+ *       retry, by reading the step's row — outside any step transaction.</li>
+ *   <li>If it is: check its name, return its output or raise its error. Nothing runs.</li>
+ *   <li>Else: begin at the isolation level, run the function, serialize its value, insert the
+ *       output row and commit — one transaction on one connection.</li>
+ *   <li>A unique violation on the row means another executor recorded the step first: roll back
+ *       and return what it recorded.</li>
+ *   <li>An error of the function rolls back, is recorded in a small transaction of its own and is
+ *       raised; transient failures retry the whole step instead and are never recorded.</li>
+ * </ol>
+ * Outside a workflow a step is a plain transaction with the same retries.
+ *
+ * <p>Every path releases its connection: {@code usingWhen} rolls back and closes on error and on
+ * cancel, and closes after the commit.
+ */
+public final class StepEngine {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StepEngine.class);
+
+    private final ConnectionFactory connections;
+    private final Dialect dialect;
+    private final OutputStore store;
+    private final Serializer serializer;
+    private final RetryPolicy retryPolicy;
+    private final Gate gate = new Gate();
+    /** This engine's key for the running step's session in a Reactor context. */
+    private final Object sessionKey = new Object();
+
+    /**
+     * @param connections the pool steps take connections from
+     * @param dialect     the database's dialect
+     * @param store       the output table
+     * @param serializer  turns outputs into text
+     * @param retryPolicy how transient failures are retried
+     */
+    public StepEngine(ConnectionFactory connections, Dialect dialect, OutputStore store, Serializer serializer,
+            RetryPolicy retryPolicy) {
+        this.connections = connections;
+        this.dialect = dialect;
+        this.store = store;
+        this.serializer = serializer;
+        this.retryPolicy = retryPolicy;
+    }
+
+    /** The dialect in use. */
+    public Dialect dialect() {
+        return dialect;
+    }
+
+    /**
+     * Runs a step: lazily, on subscribe; in the workflow found in the subscriber's context, if any.
+     */
+    public <R> Mono<R> run(StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
+        return Mono.deferContextual(ctx -> {
+            if (!gate.enter()) {
+                return Mono.error(new DatasourceClosedException("the datasource is closed; step '" + spec.name()
+                        + "' was not run"));
+            }
+            Optional<WorkflowScope> scope = WorkflowScope.from(ctx);
+            Mono<Optional<Object>> outcome = scope.isPresent()
+                    ? recordedStep(scope.get(), scope.get().nextStep(), spec, fn)
+                    : plainStep(spec, fn);
+            return outcome.doFinally(signal -> gate.exit()).flatMap(value -> value.isEmpty()
+                    ? Mono.<R>empty() : Mono.just(cast(value.get(), spec)));
+        });
+    }
+
+    /** The session of the step whose function is running in the subscriber's context. */
+    public Mono<TxSession> currentSession() {
+        return Mono.deferContextual(ctx -> ctx.<TxSession>getOrEmpty(sessionKey)
+                .map(Mono::just)
+                .orElseGet(() -> Mono.error(new NoTransactionException("sqlSession() was called outside a"
+                        + " transaction step of this datasource: call it from the step's function"))));
+    }
+
+    /** Refuses new steps and completes when the running ones have finished. */
+    public Mono<Void> close() {
+        return gate.close();
+    }
+
+    /** Whether {@link #close()} was called. */
+    public boolean isClosed() {
+        return gate.isClosed();
+    }
+
+    private <R> Mono<Optional<Object>> recordedStep(WorkflowScope scope, StepKey key, StepSpec spec,
+            Function<TxSession, ? extends Publisher<R>> fn) {
+        RecordedSteps recorded = scope.executionState(this,
+                owner -> new RecordedSteps(store.recordedStepIds(scope.workflowId())));
+        AtomicInteger attempts = new AtomicInteger();
+        return Mono.defer(() -> {
+            // The first attempt trusts the execution's snapshot of recorded ids; a retry reads the row,
+            // because its failed attempt may have committed (a lost acknowledgement) or lost a race.
+            Mono<Boolean> mayBeRecorded = attempts.getAndIncrement() == 0
+                    ? recorded.contains(key.stepId()) : Mono.just(Boolean.TRUE);
+            return mayBeRecorded
+                    .flatMap(maybe -> maybe ? store.find(key) : Mono.just(Optional.<OutputRow>empty()))
+                    .flatMap(row -> row.isPresent() ? replay(row.get(), spec) : firstExecution(key, spec, fn));
+        }).retryWhen(retry(key.toString()));
+    }
+
+    private <R> Mono<Optional<Object>> plainStep(StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
+        return Mono.usingWhen(connections.create(),
+                        conn -> transact(conn, null, spec, fn)
+                                .flatMap(value -> Mono.from(conn.commitTransaction()).thenReturn(value)),
+                        this::release, (conn, error) -> rollbackAndRelease(conn), this::rollbackAndRelease)
+                .onErrorMap(StepFailure.class, Throwable::getCause)
+                .retryWhen(retry("'" + spec.name() + "' (outside a workflow)"));
+    }
+
+    private <R> Mono<Optional<Object>> firstExecution(StepKey key, StepSpec spec,
+            Function<TxSession, ? extends Publisher<R>> fn) {
+        return Mono.usingWhen(connections.create(),
+                        conn -> transact(conn, key, spec, fn).flatMap(value -> commitWithOutput(conn, key, spec, value)),
+                        this::release, (conn, error) -> rollbackAndRelease(conn), this::rollbackAndRelease)
+                .onErrorResume(StepFailure.class, failure -> afterRollback(key, spec, failure));
+    }
+
+    /** Begins, runs the function and emits its value; the transaction stays open. */
+    private <R> Mono<Optional<Object>> transact(Connection conn, StepKey key, StepSpec spec,
+            Function<TxSession, ? extends Publisher<R>> fn) {
+        TxSession session = new DefaultTxSession(conn, key);
+        return dialect.begin(conn, spec.level()).then(Mono.defer(() -> {
+            Publisher<R> publisher;
+            try {
+                publisher = fn.apply(session);
+            } catch (Throwable error) {
+                return Mono.error(new StepFailure.FunctionFailed(error));
+            }
+            if (publisher == null) {
+                return Mono.error(new InvalidInputException("the function of step '" + spec.name()
+                        + "' returned a null publisher; return Mono.empty() for no value"));
+            }
+            return Flux.from(publisher)
+                    // txstep's own "you called me wrong" errors are not the step's outcome: not recorded.
+                    .onErrorMap(error -> !(error instanceof InvalidInputException), StepFailure.FunctionFailed::new)
+                    .singleOrEmpty()
+                    .onErrorMap(IndexOutOfBoundsException.class, e -> new InvalidInputException("the function of step '"
+                            + spec.name() + "' emitted more than one value; a step emits at most one (collect a"
+                            + " Flux into a list first). The transaction was rolled back"))
+                    .<Optional<Object>>map(Optional::of)
+                    .defaultIfEmpty(Optional.empty())
+                    .contextWrite(ctx -> key == null ? ctx.put(sessionKey, session)
+                            : ctx.put(sessionKey, session).put(WorkflowScope.RUNNING_STEP_KEY, key));
+        }));
+    }
+
+    /** Writes the output row and commits, mapping a commit-time failure to what it means for the step. */
+    private Mono<Optional<Object>> commitWithOutput(Connection conn, StepKey key, StepSpec spec, Optional<Object> value) {
+        OutputRow row = new OutputRow(key, spec.name(), serialize(key, value), null, serializer.name(),
+                System.currentTimeMillis());
+        return store.insertAndCommit(conn, row)
+                .onErrorMap(error -> !(error instanceof StepFailure), error -> {
+                    if (Failures.isUniqueViolation(error)) {
+                        return new StepFailure.KeyTaken(error);
+                    }
+                    if (Failures.isIntegrityViolation(error) && !Failures.isRetryable(error, dialect)) {
+                        // A deferred constraint on the function's own writes, checked at commit.
+                        return new StepFailure.FunctionFailed(error);
+                    }
+                    return error;
+                })
+                .thenReturn(value);
+    }
+
+    /** Decides, once the transaction is rolled back, what a failure means for the step. */
+    private Mono<Optional<Object>> afterRollback(StepKey key, StepSpec spec, StepFailure failure) {
+        Throwable cause = failure.getCause();
+        if (failure instanceof StepFailure.KeyTaken) {
+            // Another executor recorded the step first; its outcome is the step's outcome. If no row is
+            // there, the unique violation was the function's own (a deferred constraint).
+            return store.find(key).flatMap(row -> row.isPresent()
+                    ? replay(row.get(), spec).doOnSubscribe(s -> LOG.debug("step {} was recorded by another executor", key))
+                    : recordError(key, spec, cause));
+        }
+        if (Failures.isRetryable(cause, dialect)) {
+            return Mono.error(cause);
+        }
+        return recordError(key, spec, cause);
+    }
+
+    /** Records a function's error in its own transaction and raises it (or the winner's outcome). */
+    private Mono<Optional<Object>> recordError(StepKey key, StepSpec spec, Throwable error) {
+        OutputRow row = new OutputRow(key, spec.name(), null, ErrorCodec.encode(error), serializer.name(),
+                System.currentTimeMillis());
+        return store.insertAlone(row)
+                .onErrorResume(recordingFailure -> {
+                    // The error stays the step's outcome for this caller; unrecorded, a replay runs the step again.
+                    LOG.warn("could not record the error of step {}: {}", key, recordingFailure.toString());
+                    return Mono.just(Boolean.TRUE);
+                })
+                .flatMap(inserted -> inserted
+                        ? Mono.<Optional<Object>>error(error)
+                        : store.find(key).flatMap(winner -> winner.isPresent()
+                                ? replay(winner.get(), spec) : Mono.<Optional<Object>>error(error)));
+    }
+
+    /** The outcome recorded in a row, after checking that the row belongs to this step. */
+    private Mono<Optional<Object>> replay(OutputRow row, StepSpec spec) {
+        StepKey key = row.key();
+        if (!row.stepName().equals(spec.name())) {
+            LOG.warn("non-determinism: step {} recorded as '{}' replayed as '{}'", key, row.stepName(), spec.name());
+            return Mono.error(new NonDeterminismException(key, row.stepName(), spec.name()));
+        }
+        if (row.error() != null) {
+            return Mono.error(ErrorCodec.decode(key, row.error()));
+        }
+        if (row.output() == null) {
+            return Mono.just(Optional.empty());
+        }
+        if (!serializer.name().equals(row.serialization())) {
+            return Mono.error(new OutputSerializationException("the output of step " + key + " was recorded by serializer '"
+                    + row.serialization() + "' but this datasource uses '" + serializer.name() + "'"));
+        }
+        try {
+            return Mono.just(Optional.ofNullable(serializer.deserialize(row.output())));
+        } catch (RuntimeException e) {
+            return Mono.error(new OutputSerializationException("the recorded output of step " + key
+                    + " cannot be read back: " + e.getMessage(), e));
+        }
+    }
+
+    private String serialize(StepKey key, Optional<Object> value) {
+        if (value.isEmpty()) {
+            return null;
+        }
+        try {
+            return serializer.serialize(value.get());
+        } catch (RuntimeException e) {
+            throw new OutputSerializationException("the output of step " + key + " ("
+                    + value.get().getClass().getName() + ") cannot be recorded, so the step was rolled back: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <R> R cast(Object value, StepSpec spec) {
+        if (spec.type() != null && !spec.type().isInstance(value)) {
+            throw new OutputSerializationException("the output of step '" + spec.name() + "' is a "
+                    + value.getClass().getName() + ", not the " + spec.type().getName() + " the caller asked for");
+        }
+        return (R) value;
+    }
+
+    private Retry retry(String step) {
+        RetryPolicy policy = retryPolicy;
+        return Retry.backoff(policy.maxAttempts() - 1L, policy.initialBackoff())
+                .maxBackoff(policy.maxBackoff())
+                .jitter(policy.jitter())
+                .filter(error -> Failures.isRetryable(error, dialect))
+                .doBeforeRetry(signal -> LOG.debug("retrying step {} after {}", step, signal.failure().toString()))
+                .onRetryExhaustedThrow((spec, signal) -> {
+                    LOG.warn("step {} gave up after {} attempts: {}", step, signal.totalRetries() + 1,
+                            signal.failure().toString());
+                    return new RetriesExhaustedException(step, (int) signal.totalRetries() + 1, signal.failure());
+                });
+    }
+
+    private Mono<Void> release(Connection conn) {
+        return Mono.from(conn.close());
+    }
+
+    private Mono<Void> rollbackAndRelease(Connection conn) {
+        return Mono.from(conn.rollbackTransaction())
+                .onErrorResume(e -> Mono.empty())
+                .then(Mono.from(conn.close()));
+    }
+}

@@ -1,0 +1,32 @@
+package dev.txstep.internal;
+
+/**
+ * Carries a failure out of a step's transaction to the code that decides, after the rollback,
+ * what it means. Never reaches the caller. No stack trace: it is a message, not a bug.
+ */
+abstract class StepFailure extends RuntimeException {
+
+    private static final long serialVersionUID = 1L;
+
+    StepFailure(Throwable cause) {
+        super(cause.getMessage(), cause, false, false);
+    }
+
+    /** The step's function failed (or a deferred constraint on its writes failed at commit). */
+    static final class FunctionFailed extends StepFailure {
+        private static final long serialVersionUID = 1L;
+
+        FunctionFailed(Throwable cause) {
+            super(cause);
+        }
+    }
+
+    /** The output row's key was taken: another executor may have recorded the step first. */
+    static final class KeyTaken extends StepFailure {
+        private static final long serialVersionUID = 1L;
+
+        KeyTaken(Throwable cause) {
+            super(cause);
+        }
+    }
+}

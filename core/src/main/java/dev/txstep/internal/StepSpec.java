@@ -1,0 +1,13 @@
+package dev.txstep.internal;
+
+import dev.txstep.IsolationLevel;
+
+/**
+ * A step's resolved options.
+ *
+ * @param name  the recorded name, never null
+ * @param level the isolation level, never null
+ * @param type  the type a replayed output must have, or null for any
+ */
+public record StepSpec(String name, IsolationLevel level, Class<?> type) {
+}

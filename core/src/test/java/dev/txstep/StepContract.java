@@ -1,0 +1,374 @@
+package dev.txstep;
+
+import static dev.txstep.testing.Workflows.inWorkflow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.txstep.testing.TestDatabases;
+import io.r2dbc.pool.ConnectionPool;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * The step semantics of DESIGN.md, proven by counting rows. Runs once per database: each subclass
+ * says where the database is. Each test gets its own schema (or in-memory database) and its own
+ * workflow ids.
+ */
+abstract class StepContract {
+
+    protected String url;
+    protected String schema;
+    protected AsyncDatasource ds;
+
+    /** The R2DBC URL of the database under test; a fresh one per test where that is cheap. */
+    protected abstract String databaseUrl();
+
+    @BeforeEach
+    void createDatasource() {
+        url = databaseUrl();
+        schema = TestDatabases.uniqueSchema("t");
+        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).maxPoolSize(8)
+                .retryPolicy(RetryPolicy.defaults().withMaxAttempts(20)).build()).block();
+        exec("CREATE TABLE " + q("counter") + " (id INT PRIMARY KEY, n INT NOT NULL)");
+        exec("INSERT INTO " + q("counter") + " VALUES (1, 0)");
+        exec("CREATE TABLE " + q("effects") + " (id VARCHAR(64) PRIMARY KEY, note VARCHAR(200))");
+    }
+
+    @AfterEach
+    void closeDatasource() {
+        if (ds != null) {
+            ds.close().block(Duration.ofSeconds(30));
+        }
+        TestDatabases.exec(url, "DROP SCHEMA \"" + schema + "\" CASCADE");
+    }
+
+    // ---- helpers ----
+
+    protected String q(String table) {
+        return "\"" + schema + "\"." + table;
+    }
+
+    protected String outputs() {
+        return q("datasource_outputs");
+    }
+
+    protected void exec(String sql) {
+        TestDatabases.exec(url, sql);
+    }
+
+    protected long count(String sql) {
+        return TestDatabases.queryLong(url, sql);
+    }
+
+    protected long counter() {
+        return count("SELECT n FROM " + q("counter") + " WHERE id = 1");
+    }
+
+    protected long recorded(String workflowId) {
+        return count("SELECT COUNT(*) FROM " + outputs() + " WHERE workflow_id = '" + workflowId + "'");
+    }
+
+    /** A step that bumps the counter, writes one effect row and returns the counter's new value. */
+    protected Mono<Integer> bump(String name) {
+        return ds.runTxStepAsync(DatasourceOptions.named(name), s -> s.execute(
+                        "UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1")
+                .then(s.execute("INSERT INTO " + q("effects") + " VALUES ($1, $2)", UUID.randomUUID().toString(), name))
+                .then(s.query("SELECT n FROM " + q("counter") + " WHERE id = 1", (row, meta) -> row.get(0, Integer.class))
+                        .single()));
+    }
+
+    protected static String wf() {
+        return "wf-" + UUID.randomUUID();
+    }
+
+    // ---- the tests ----
+
+    @Test
+    void bareRunOutsideAWorkflowCommitsAndRecordsNothing() {
+        Integer n = bump("bare").block();
+        assertEquals(1, n);
+        assertEquals(1, counter());
+        assertEquals(0, count("SELECT COUNT(*) FROM " + outputs()));
+    }
+
+    @Test
+    void wrappedFunctionRunsAsAStepPerCall() {
+        var add = ds.<Integer, Long>transaction(DatasourceOptions.named("add"),
+                (s, by) -> s.execute("UPDATE " + q("counter") + " SET n = n + $1 WHERE id = 1", by));
+        String id = wf();
+        Long updated = inWorkflow(id, add.apply(5).then(add.apply(7))).block();
+        assertEquals(1L, updated);
+        assertEquals(12, counter());
+        assertEquals(2, recorded(id));
+        // replay: the wrapped function does not run again
+        inWorkflow(id, add.apply(5).then(add.apply(7))).block();
+        assertEquals(12, counter());
+        assertEquals(2, recorded(id));
+    }
+
+    @Test
+    void isolationLevelIsApplied() {
+        Map<IsolationLevel, String> expected = isolationNames();
+        for (IsolationLevel level : IsolationLevel.values()) {
+            String seen = ds.runTxStepAsync(new DatasourceOptions("iso", level),
+                            s -> s.query(ds.engine().dialect().currentIsolationLevelQuery(),
+                                    (row, meta) -> row.get(0, String.class)).single())
+                    .block();
+            assertEquals(expected.get(level), seen.toLowerCase(java.util.Locale.ROOT), "level " + level);
+        }
+    }
+
+    /** How the database names each level when asked. */
+    protected abstract Map<IsolationLevel, String> isolationNames();
+
+    @Test
+    void defaultIsolationIsSerializable() {
+        String seen = ds.runTxStepAsync(s -> s.query(ds.engine().dialect().currentIsolationLevelQuery(),
+                (row, meta) -> row.get(0, String.class)).single()).block();
+        assertEquals(isolationNames().get(IsolationLevel.SERIALIZABLE), seen.toLowerCase(java.util.Locale.ROOT));
+    }
+
+    @Test
+    void sqlSessionOutsideAStepErrors() {
+        assertThrows(NoTransactionException.class, () -> ds.sqlSession().block());
+    }
+
+    @Test
+    void sqlSessionInsideAStepIsTheStepsTransaction() {
+        String id = wf();
+        Long updated = inWorkflow(id, ds.runTxStepAsync(DatasourceOptions.named("via-session"),
+                        s -> ds.sqlSession().flatMap(session -> {
+                            assertTrue(session == s, "sqlSession() is the step's own session");
+                            return session.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1");
+                        })))
+                .block();
+        assertEquals(1L, updated);
+        assertEquals(1, counter());
+    }
+
+    @Test
+    void aRecordedStepRunsOnceAcrossReplays() {
+        String id = wf();
+        Mono<List<Integer>> workflow = Flux.range(0, 3).concatMap(i -> bump("step" + i)).collectList();
+        List<Integer> first = inWorkflow(id, workflow).block();
+        List<Integer> second = inWorkflow(id, workflow).block();
+        assertEquals(List.of(1, 2, 3), first);
+        assertEquals(first, second, "replay returns the recorded outputs");
+        assertEquals(3, counter(), "each step's effect happened once");
+        assertEquals(3, count("SELECT COUNT(*) FROM " + q("effects")));
+        assertEquals(3, recorded(id));
+        assertEquals(List.of(0L, 1L, 2L), List.of(
+                count("SELECT MIN(step_id) FROM " + outputs() + " WHERE workflow_id = '" + id + "'"),
+                count("SELECT step_id FROM " + outputs() + " WHERE workflow_id = '" + id + "' AND step_name = 'step1'"),
+                count("SELECT MAX(step_id) FROM " + outputs() + " WHERE workflow_id = '" + id + "'")));
+    }
+
+    @Test
+    void partiallyRecordedWorkflowRunsOnlyTheRest() {
+        String id = wf();
+        inWorkflow(id, bump("a").then(bump("b"))).block();
+        List<Integer> all = inWorkflow(id, Flux.concat(bump("a"), bump("b"), bump("c"), bump("d")).collectList()).block();
+        assertEquals(List.of(1, 2, 3, 4), all);
+        assertEquals(4, counter());
+        assertEquals(4, recorded(id));
+    }
+
+    @Test
+    void anEmptyOutputReplaysAsEmpty() {
+        String id = wf();
+        Mono<Object> empty = ds.runTxStepAsync(DatasourceOptions.named("empty"),
+                s -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1").then(Mono.empty()));
+        assertNull(inWorkflow(id, empty).block());
+        assertNull(inWorkflow(id, empty).block());
+        assertEquals(1, counter());
+        assertEquals(1, count("SELECT COUNT(*) FROM " + outputs() + " WHERE workflow_id = '" + id + "' AND output IS NULL"));
+    }
+
+    @Test
+    void aFunctionErrorIsRecordedAndReplayedWithoutRunningAgain() {
+        String id = wf();
+        AtomicInteger calls = new AtomicInteger();
+        Mono<Long> failing = ds.runTxStepAsync(DatasourceOptions.named("fails"), s -> {
+            calls.incrementAndGet();
+            return s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1")
+                    .then(Mono.error(new IllegalStateException("insufficient funds")));
+        });
+        IllegalStateException first = assertThrows(IllegalStateException.class, () -> inWorkflow(id, failing).block());
+        assertEquals("insufficient funds", first.getMessage());
+        RecordedStepException replayed = assertThrows(RecordedStepException.class, () -> inWorkflow(id, failing).block());
+        assertEquals(IllegalStateException.class.getName(), replayed.errorType());
+        assertEquals("insufficient funds", replayed.errorMessage());
+        assertInstanceOf(IllegalStateException.class, replayed.getCause());
+        assertEquals(1, calls.get(), "the function ran once");
+        assertEquals(0, counter(), "its writes were rolled back");
+        assertEquals(1, count("SELECT COUNT(*) FROM " + outputs() + " WHERE workflow_id = '" + id + "' AND error IS NOT NULL"));
+    }
+
+    @Test
+    void theFunctionsOwnConstraintViolationIsItsRecordedError() {
+        String id = wf();
+        exec("INSERT INTO " + q("effects") + " VALUES ('taken', 'x')");
+        Mono<Long> duplicate = ds.runTxStepAsync(DatasourceOptions.named("dup"),
+                s -> s.execute("INSERT INTO " + q("effects") + " VALUES ('taken', 'y')"));
+        Throwable first = assertThrows(RuntimeException.class, () -> inWorkflow(id, duplicate).block());
+        assertEquals("23505", dev.txstep.internal.Failures.sqlState(first));
+        assertThrows(RecordedStepException.class, () -> inWorkflow(id, duplicate).block());
+        assertEquals(1, recorded(id));
+    }
+
+    @Test
+    void aDifferentNameOnReplayIsNonDeterminismAndRunsNothing() {
+        String id = wf();
+        inWorkflow(id, bump("original")).block();
+        NonDeterminismException e = assertThrows(NonDeterminismException.class,
+                () -> inWorkflow(id, bump("renamed")).block());
+        assertEquals(new StepKey(id, 0), e.key());
+        assertEquals("original", e.recordedName());
+        assertEquals("renamed", e.requestedName());
+        assertEquals(1, counter());
+    }
+
+    @Test
+    void effectsAndOutputCommitTogetherOrNotAtAll() {
+        String id = wf();
+        // The function writes, then returns a value that cannot be serialized: the step must roll back.
+        Mono<Object> unserializable = ds.runTxStepAsync(DatasourceOptions.named("unserializable"),
+                s -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1").thenReturn(new Object()));
+        assertThrows(OutputSerializationException.class, () -> inWorkflow(id, unserializable).block());
+        assertEquals(0, counter());
+        assertEquals(0, recorded(id));
+        // A publisher of two values fails the step the same way.
+        Mono<Object> two = ds.runTxStepAsync(DatasourceOptions.named("two"),
+                s -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1").thenMany(Flux.just(1, 2)));
+        assertThrows(InvalidInputException.class, () -> inWorkflow(id, two).block());
+        assertEquals(0, counter());
+        assertEquals(0, recorded(id));
+    }
+
+    @Test
+    void concurrentSerializableStepsRetryRealSerializationFailures() {
+        // Read-modify-write of one row from many SERIALIZABLE transactions at once: the database
+        // aborts all but one of each conflicting set (40001 / H2's concurrent-update); each aborted
+        // step is retried until it commits. The final value counts every success exactly once.
+        int steps = 8;
+        CountDownLatch allRead = new CountDownLatch(steps);
+        AtomicInteger attempts = new AtomicInteger();
+        List<Mono<Integer>> all = new ArrayList<>();
+        for (int i = 0; i < steps; i++) {
+            String id = wf();
+            all.add(inWorkflow(id, ds.<Integer>runTxStepAsync(DatasourceOptions.named("rmw"), s -> {
+                attempts.incrementAndGet();
+                return s.query("SELECT n FROM " + q("counter") + " WHERE id = 1", (row, meta) -> row.get(0, Integer.class))
+                        .single()
+                        .flatMap(n -> {
+                            allRead.countDown();
+                            // Let every first attempt read before any writes, so conflicts are certain.
+                            return Mono.fromCallable(() -> allRead.await(2, TimeUnit.SECONDS))
+                                    .subscribeOn(Schedulers.boundedElastic())
+                                    .then(s.execute("UPDATE " + q("counter") + " SET n = $1 WHERE id = 1", n + 1))
+                                    .thenReturn(n + 1);
+                        });
+            })).subscribeOn(Schedulers.parallel()));
+        }
+        List<Integer> results = Flux.merge(all).collectList().block(Duration.ofSeconds(60));
+        assertEquals(steps, results.size());
+        assertEquals(steps, counter(), "every successful step incremented once");
+        assertTrue(attempts.get() > steps, "serialization failures happened and were retried: attempts=" + attempts.get());
+        assertEquals(0, count("SELECT COUNT(*) FROM " + outputs() + " WHERE error IS NOT NULL"),
+                "no serialization failure was recorded as a step error");
+        assertEquals(steps, count("SELECT COUNT(*) FROM " + outputs()));
+    }
+
+    @Test
+    void twoConcurrentExecutorsOfOneWorkflowCommitOnceAndAgree() {
+        String id = wf();
+        Mono<List<Integer>> workflow = Flux.range(0, 20).concatMap(i -> bump("s" + i)).collectList();
+        List<List<Integer>> results = Flux.merge(
+                        inWorkflow(id, workflow).subscribeOn(Schedulers.parallel()),
+                        inWorkflow(id, workflow).subscribeOn(Schedulers.parallel()))
+                .collectList().block(Duration.ofSeconds(60));
+        assertEquals(results.get(0), results.get(1), "both executors return the same outputs");
+        assertEquals(20, counter(), "each step's effect happened once");
+        assertEquals(20, count("SELECT COUNT(*) FROM " + q("effects")));
+        assertEquals(20, recorded(id));
+    }
+
+    @Test
+    void cancellationRollsBackAndReleasesConnections() throws Exception {
+        ConnectionPool pool = (ConnectionPool) ds.connectionFactory();
+        for (int i = 0; i < 20; i++) {
+            String id = wf();
+            CountDownLatch inside = new CountDownLatch(1);
+            var subscription = inWorkflow(id, ds.runTxStepAsync(DatasourceOptions.named("slow"),
+                    s -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1")
+                            .doOnSuccess(x -> inside.countDown())
+                            .then(Mono.delay(Duration.ofSeconds(30))))).subscribe();
+            assertTrue(inside.await(10, TimeUnit.SECONDS));
+            subscription.dispose();
+        }
+        waitUntil(() -> pool.getMetrics().orElseThrow().acquiredSize() == 0, "all connections released");
+        assertEquals(0, counter(), "cancelled steps rolled back");
+        assertEquals(0, count("SELECT COUNT(*) FROM " + outputs()));
+        // The pool still works.
+        assertEquals(1, bump("after").block());
+    }
+
+    @Test
+    void everyPathReleasesItsConnection() {
+        ConnectionPool pool = (ConnectionPool) ds.connectionFactory();
+        String id = wf();
+        inWorkflow(id, bump("ok")).block();
+        inWorkflow(id, bump("ok")).block();
+        assertThrows(IllegalStateException.class, () -> inWorkflow(wf(), ds.runTxStepAsync(DatasourceOptions.named("e"),
+                s -> Mono.error(new IllegalStateException("x")))).block());
+        assertThrows(NonDeterminismException.class, () -> inWorkflow(id, bump("other")).block());
+        assertThrows(OutputSerializationException.class, () -> inWorkflow(wf(), ds.runTxStepAsync(
+                DatasourceOptions.named("u"), s -> Mono.just(new Object()))).block());
+        waitUntil(() -> pool.getMetrics().orElseThrow().acquiredSize() == 0, "all connections released");
+    }
+
+    @Test
+    void closeRefusesNewStepsAndWaitsForRunningOnes() throws Exception {
+        CountDownLatch inside = new CountDownLatch(1);
+        var running = ds.runTxStepAsync(DatasourceOptions.named("long"),
+                s -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1")
+                        .doOnSuccess(x -> inside.countDown())
+                        .then(Mono.delay(Duration.ofMillis(300))).thenReturn(1)).toFuture();
+        assertTrue(inside.await(10, TimeUnit.SECONDS));
+        ds.close().block(Duration.ofSeconds(30));
+        assertEquals(1, running.get(10, TimeUnit.SECONDS), "the running step finished");
+        assertEquals(1, counter());
+        assertThrows(DatasourceClosedException.class, () -> bump("late").block());
+        ds = null;
+    }
+
+    protected static void waitUntil(java.util.function.BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting: " + what);
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+}
