@@ -3,9 +3,12 @@ package dev.txstep;
 /**
  * Turns step outputs into the text recorded in {@code datasource_outputs.output} and back.
  *
- * <p>A recorded value must come back as an equal value of the same type, with no help from the
- * caller: the text must describe its own types. Deserialization reads text from the database, so
- * an implementation must refuse to instantiate types it was not told to trust.
+ * <p>Implement {@link #serialize} and at least one of the two {@code deserialize} methods (each
+ * defaults to the other). {@link #deserialize(String)} is used when the caller did not say what
+ * type the output has: the text must then describe its own types, and because it is read from the
+ * database, an implementation must refuse to instantiate types it was not told to trust.
+ * {@link #deserialize(String, Class)} is used when the caller gave the output's type
+ * ({@code runTxStepAsync(options, Type.class, fn)}).
  *
  * <p>Implementations are thread-safe. They may throw any runtime exception; txstep reports it as
  * an {@link OutputSerializationException} naming the step.
@@ -13,14 +16,6 @@ package dev.txstep;
  * @see JacksonSerializer the default
  */
 public interface Serializer {
-
-    /**
-     * The name recorded in the {@code serialization} column of each row this serializer writes,
-     * e.g. {@code "jackson"}. Rows written under another name are not read by this serializer.
-     *
-     * @return a short, stable name
-     */
-    String name();
 
     /**
      * Serializes a step's output.
@@ -32,10 +27,42 @@ public interface Serializer {
     String serialize(Object value);
 
     /**
-     * Restores an output from its recorded text.
+     * Restores an output from its recorded text, with no help from the caller. Defaults to
+     * {@code deserialize(text, Object.class)}.
      *
      * @param text the recorded text, never null
      * @return an equal value of the type that was serialized
      */
-    Object deserialize(String text);
+    default Object deserialize(String text) {
+        return deserialize(text, Object.class);
+    }
+
+    /**
+     * Restores an output of a known type from its recorded text. Defaults to
+     * {@link #deserialize(String)} followed by a type check.
+     *
+     * @param text the recorded text, never null
+     * @param type the type the caller expects
+     * @param <T>  the type
+     * @return an equal value of that type
+     */
+    default <T> T deserialize(String text, Class<T> type) {
+        Object value = deserialize(text);
+        if (value != null && !type.isInstance(value)) {
+            throw new OutputSerializationException("recorded output is a " + value.getClass().getName() + ", not a "
+                    + type.getName());
+        }
+        return type.cast(value);
+    }
+
+    /**
+     * The name recorded in the {@code serialization} column of each row this serializer writes,
+     * e.g. {@code "jackson"}; rows written under another name are not read by this serializer.
+     * Defaults to the implementing class's name: override it with a short, stable name.
+     *
+     * @return the serializer's name
+     */
+    default String name() {
+        return getClass().getName();
+    }
 }

@@ -241,7 +241,9 @@ public final class StepEngine {
                     + row.serialization() + "' but this datasource uses '" + serializer.name() + "'"));
         }
         try {
-            return Mono.just(Optional.ofNullable(serializer.deserialize(row.output())));
+            Object value = spec.type() == null ? serializer.deserialize(row.output())
+                    : serializer.deserialize(row.output(), spec.type());
+            return Mono.just(Optional.ofNullable(value));
         } catch (RuntimeException e) {
             return Mono.error(new OutputSerializationException("the recorded output of step " + key
                     + " cannot be read back: " + e.getMessage(), e));
