@@ -22,6 +22,8 @@ public record DatasourceOptions(String name, IsolationLevel isolationLevel) {
     /**
      * Validates the name.
      *
+     * @param name           the step's name, or null for the default
+     * @param isolationLevel the isolation level, or null for the default
      * @throws InvalidInputException if {@code name} is blank or contains a NUL character
      */
     public DatasourceOptions {

@@ -10,8 +10,11 @@ public class NonDeterminismException extends DatasourceException {
 
     private static final long serialVersionUID = 1L;
 
-    private final StepKey key;
+    /** The key both steps claim. */
+    private final transient StepKey key;
+    /** The recorded name. */
     private final String recordedName;
+    /** The replayed name. */
     private final String requestedName;
 
     /**

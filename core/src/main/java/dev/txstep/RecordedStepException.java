@@ -11,8 +11,11 @@ public class RecordedStepException extends DatasourceException {
 
     private static final long serialVersionUID = 1L;
 
-    private final StepKey key;
+    /** The failed step's key. */
+    private final transient StepKey key;
+    /** The original exception's class name. */
     private final String errorType;
+    /** The original message. */
     private final String errorMessage;
 
     /**

@@ -10,6 +10,7 @@ public class RetriesExhaustedException extends DatasourceException {
 
     private static final long serialVersionUID = 1L;
 
+    /** Attempts made. */
     private final int attempts;
 
     /**

@@ -23,6 +23,10 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
     /**
      * Validates the policy.
      *
+     * @param maxAttempts    attempts in all, at least 1
+     * @param initialBackoff the first wait, positive
+     * @param maxBackoff     the longest wait, at least {@code initialBackoff}
+     * @param jitter         between 0 and 1
      * @throws InvalidConfigurationException naming the field out of range
      */
     public RetryPolicy {

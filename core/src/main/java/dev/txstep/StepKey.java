@@ -18,6 +18,8 @@ public record StepKey(String workflowId, int stepId) {
     /**
      * Validates the key.
      *
+     * @param workflowId the workflow's id
+     * @param stepId     the step's position, zero or more
      * @throws InvalidInputException if the workflow id is invalid (see {@link #requireValidWorkflowId})
      *                               or {@code stepId} is negative
      */
