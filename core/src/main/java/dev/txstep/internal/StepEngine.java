@@ -1,6 +1,7 @@
 package dev.txstep.internal;
 
 import dev.txstep.DatasourceClosedException;
+import dev.txstep.DatasourceException;
 import dev.txstep.InvalidInputException;
 import dev.txstep.NoTransactionException;
 import dev.txstep.NonDeterminismException;
@@ -130,7 +131,12 @@ public final class StepEngine {
     private <R> Mono<Optional<Object>> plainStep(StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
         return Mono.usingWhen(connections.create(),
                         conn -> transact(conn, null, spec, fn)
-                                .flatMap(value -> Mono.from(conn.commitTransaction()).thenReturn(value)),
+                                .flatMap(value -> Mono.from(conn.commitTransaction())
+                                        .onErrorMap(error -> isLostDuringCommit(error), error -> new DatasourceException(
+                                                "the connection was lost while step '" + spec.name() + "' (outside a"
+                                                + " workflow) was committing: whether it committed is unknown, so it is"
+                                                + " not retried. Run it in a workflow to make it exactly-once", error))
+                                        .thenReturn(value)),
                         this::release, (conn, error) -> rollbackAndRelease(conn), this::rollbackAndRelease)
                 .onErrorMap(StepFailure.class, Throwable::getCause)
                 .retryWhen(retry("'" + spec.name() + "' (outside a workflow)"));
@@ -142,6 +148,15 @@ public final class StepEngine {
                         conn -> transact(conn, key, spec, fn).flatMap(value -> commitWithOutput(conn, key, spec, value)),
                         this::release, (conn, error) -> rollbackAndRelease(conn), this::rollbackAndRelease)
                 .onErrorResume(StepFailure.class, failure -> afterRollback(key, spec, failure));
+    }
+
+    /**
+     * Whether a commit failed in a way that leaves its outcome unknown: the connection broke, rather
+     * than the database refusing the commit (a serialization failure at commit is a refusal).
+     */
+    private boolean isLostDuringCommit(Throwable error) {
+        String state = Failures.sqlState(error);
+        return Failures.isRetryable(error, dialect) && (state == null || !dialect.isRetryableSqlState(state));
     }
 
     /** Begins, runs the function and emits its value; the transaction stays open. */
