@@ -7,6 +7,7 @@ import io.micrometer.context.ContextSnapshot;
 import io.micrometer.context.ContextSnapshotFactory;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
@@ -177,6 +178,16 @@ public final class BlockingDatasource implements AutoCloseable {
                 currentSession.remove();
             }
         }).subscribeOn(Schedulers.boundedElastic())), defaultName);
-        return step.contextWrite(caller::updateContext).block();
+        try {
+            return step.contextWrite(caller::updateContext).block();
+        } catch (RuntimeException e) {
+            // block() wraps what it cannot rethrow as is (an Error, a checked exception thrown sneakily)
+            // in a Reactor-internal type: give the caller the function's own throwable.
+            Throwable unwrapped = Exceptions.unwrap(e);
+            if (unwrapped instanceof Error error) {
+                throw error;
+            }
+            throw e;
+        }
     }
 }

@@ -20,6 +20,10 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.SortedSet;
@@ -34,12 +38,15 @@ import java.util.SortedSet;
  * not be able to make Jackson instantiate an arbitrary class (the "gadget" attacks on polymorphic
  * deserialization). A row may name only: the JDK's value types ({@code String}, boxed primitives,
  * {@code BigInteger}, {@code BigDecimal}, {@code java.time}, {@code UUID}, the standard
- * collections), enums, records (unless {@link Builder#allowRecords(boolean) turned off}), arrays
+ * lists, sets and maps), enums, records (unless {@link Builder#allowRecords(boolean) turned off}), arrays
  * of these, and the classes and packages the builder names. A value of any other type is refused
  * when it is serialized — the step fails and nothing is recorded — and a row naming one is refused
  * when it is read. Immutable JDK collections ({@code List.of}, {@code Map.of},
  * {@code Collections.unmodifiable*}) are recorded as their plain mutable counterparts, which are
- * equal to them.
+ * equal to them. A map in a position whose declared type does not name its key type (a top-level
+ * {@code Map}, a {@code Map} in an {@code Object} field) must have {@code String} keys; JSON object
+ * keys are text, and nothing would say which type to restore. {@code Optional} is supported as a
+ * record component, not as a step's whole output.
  *
  * <p>Thread-safe and immutable.
  */
@@ -61,6 +68,9 @@ public final class JacksonSerializer implements Serializer {
                 .addModule(new JavaTimeModule())
                 .addModule(new Jdk8Module())
                 .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+                // Keep an OffsetDateTime's offset and a ZonedDateTime's zone: replay must return an equal value.
+                .enable(SerializationFeature.WRITE_DATES_WITH_ZONE_ID)
+                .disable(DeserializationFeature.ADJUST_DATES_TO_CONTEXT_TIME_ZONE)
                 .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .setDefaultTyping(new TypingBuilder(allowList))
                 .build();
@@ -93,6 +103,13 @@ public final class JacksonSerializer implements Serializer {
 
     @Override
     public String serialize(Object value) {
+        if (value instanceof Optional<?> || value instanceof OptionalInt || value instanceof OptionalLong
+                || value instanceof OptionalDouble) {
+            // Jackson writes an Optional as its content, so it would be replayed unwrapped.
+            throw new OutputSerializationException("a " + value.getClass().getName() + " cannot be a step's whole"
+                    + " output (it would be replayed unwrapped): return its value, or a record with an Optional"
+                    + " component");
+        }
         try {
             return writer.writeValueAsString(value);
         } catch (Exception e) {
@@ -196,11 +213,11 @@ public final class JacksonSerializer implements Serializer {
                 "java.lang.Short", "java.lang.Integer", "java.lang.Long", "java.lang.Float",
                 "java.lang.Double", "java.math.BigInteger", "java.math.BigDecimal",
                 "java.util.UUID", "java.util.Date", "java.util.Currency", "java.util.Locale",
-                "java.util.Optional", "java.util.OptionalInt", "java.util.OptionalLong",
-                "java.util.OptionalDouble",
                 "java.util.ArrayList", "java.util.LinkedList", "java.util.HashMap",
                 "java.util.LinkedHashMap", "java.util.TreeMap", "java.util.HashSet",
-                "java.util.LinkedHashSet", "java.util.TreeSet", "java.util.ArrayDeque");
+                "java.util.LinkedHashSet", "java.util.TreeSet");
+        // Not listed on purpose: Optional (written as its content, so it would come back unwrapped)
+        // and ArrayDeque (no value equality). As record components with declared types they work.
 
         private final List<String> packages;
         private final Set<Class<?>> types;
@@ -254,7 +271,8 @@ public final class JacksonSerializer implements Serializer {
 
         @Override
         public Validity validateSubClassName(MapperConfig<?> config, JavaType baseType, String subClassName) {
-            // Decide by name first where we can, so a class that is not allowed is never loaded.
+            // Decide by name first where we can; a class allowed by name is then resolved without the
+            // type check below. A class not allowed by name is loaded (not initialized) and checked.
             return allowList.allowsName(subClassName) ? Validity.ALLOWED : Validity.INDETERMINATE;
         }
 
@@ -313,6 +331,16 @@ public final class JacksonSerializer implements Serializer {
         }
 
         private String checked(Object value, String id) {
+            if (value instanceof Map<?, ?> map && !declaresKeyType()) {
+                for (Object k : map.keySet()) {
+                    if (!(k instanceof String)) {
+                        throw new IllegalArgumentException("a map whose declared type does not name its key type"
+                                + " must have String keys to come back equal, found a key of type "
+                                + (k == null ? "null" : k.getClass().getName())
+                                + ": use a record with a Map<K, V> component, or String keys");
+                    }
+                }
+            }
             if (value != null && isPrivateJdkCollection(value.getClass())) {
                 if (value instanceof SortedSet) {
                     return "java.util.TreeSet";
@@ -336,6 +364,12 @@ public final class JacksonSerializer implements Serializer {
                         + ".allowTypes(...) or .allowPackages(...), or return a record");
             }
             return id;
+        }
+
+        /** Whether the declared type this id is written for names the key type of a map. */
+        private boolean declaresKeyType() {
+            JavaType keyType = _baseType == null ? null : _baseType.getKeyType();
+            return keyType != null && keyType.getRawClass() != Object.class;
         }
 
         private static boolean isPrivateJdkCollection(Class<?> type) {

@@ -21,12 +21,30 @@ public final class Failures {
     }
 
     /**
-     * Whether a failure is transient: the same step may succeed if run again in a new
-     * transaction on a new connection.
+     * Whether a failure of txstep's own work (acquiring a connection, beginning, committing,
+     * reading the table) is transient: the step may succeed if run again in a new transaction on a
+     * new connection.
      */
     public static boolean isRetryable(Throwable failure, Dialect dialect) {
+        return isRetryable(failure, dialect, true);
+    }
+
+    /**
+     * Whether an error raised by a step's function is transient. Only the database can say so
+     * (a serialization failure, a deadlock, a lost connection, reported by the driver): the
+     * function's own I/O errors and timeouts are its outcome, recorded, not retried.
+     */
+    public static boolean isRetryableFromFunction(Throwable failure, Dialect dialect) {
+        return isRetryable(failure, dialect, false);
+    }
+
+    private static boolean isRetryable(Throwable failure, Dialect dialect, boolean ioCounts) {
         Throwable t = failure;
         for (int depth = 0; t != null && depth < MAX_DEPTH; depth++, t = t.getCause()) {
+            if (t instanceof StepFailure) {
+                // A failure already judged final (e.g. a function error that was recorded).
+                return false;
+            }
             if (t instanceof DatasourceException) {
                 // txstep's own verdicts (a value that cannot be serialized, a replayed error, ...) are final.
                 return false;
@@ -39,10 +57,11 @@ public final class Failures {
             }
             // A lost or refused connection: the driver's "connection closed", pool acquisition
             // timeouts, socket errors while the server restarts.
-            if (t instanceof R2dbcTransientException
-                    || t instanceof R2dbcNonTransientResourceException
-                    || t instanceof TimeoutException
-                    || (t instanceof IOException && !(t instanceof JacksonException))) {
+            if (t instanceof R2dbcTransientException || t instanceof R2dbcNonTransientResourceException) {
+                return true;
+            }
+            if (ioCounts && (t instanceof TimeoutException
+                    || (t instanceof IOException && !(t instanceof JacksonException)))) {
                 return true;
             }
             if (t.getCause() == t) {

@@ -6,6 +6,7 @@ import dev.txstep.InvalidInputException;
 import dev.txstep.NoTransactionException;
 import dev.txstep.NonDeterminismException;
 import dev.txstep.OutputSerializationException;
+import dev.txstep.RecordedStepException;
 import dev.txstep.RetriesExhaustedException;
 import dev.txstep.RetryPolicy;
 import dev.txstep.Serializer;
@@ -125,7 +126,7 @@ public final class StepEngine {
             return mayBeRecorded
                     .flatMap(maybe -> maybe ? store.find(key) : Mono.just(Optional.<OutputRow>empty()))
                     .flatMap(row -> row.isPresent() ? replay(row.get(), spec) : firstExecution(key, spec, fn));
-        }).retryWhen(retry(key.toString()));
+        }).retryWhen(retry(key.toString())).onErrorMap(StepFailure.class, Throwable::getCause);
     }
 
     private <R> Mono<Optional<Object>> plainStep(StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
@@ -138,8 +139,11 @@ public final class StepEngine {
                                                 + " not retried. Run it in a workflow to make it exactly-once", error))
                                         .thenReturn(value)),
                         this::release, (conn, error) -> rollbackAndRelease(conn), this::rollbackAndRelease)
-                .onErrorMap(StepFailure.class, Throwable::getCause)
-                .retryWhen(retry("'" + spec.name() + "' (outside a workflow)"));
+                // A function error is final unless the database reported it as transient.
+                .onErrorMap(StepFailure.FunctionFailed.class, failure -> Failures.isRetryableFromFunction(
+                        failure.getCause(), dialect) ? failure.getCause() : failure)
+                .retryWhen(retry("'" + spec.name() + "' (outside a workflow)"))
+                .onErrorMap(StepFailure.class, Throwable::getCause);
     }
 
     private <R> Mono<Optional<Object>> firstExecution(StepKey key, StepSpec spec,
@@ -168,15 +172,14 @@ public final class StepEngine {
             try {
                 publisher = fn.apply(session);
             } catch (Throwable error) {
-                return Mono.error(new StepFailure.FunctionFailed(error));
+                return Mono.error(asFunctionError(error));
             }
             if (publisher == null) {
                 return Mono.error(new InvalidInputException("the function of step '" + spec.name()
                         + "' returned a null publisher; return Mono.empty() for no value"));
             }
             return Flux.from(publisher)
-                    // txstep's own "you called me wrong" errors are not the step's outcome: not recorded.
-                    .onErrorMap(error -> !(error instanceof InvalidInputException), StepFailure.FunctionFailed::new)
+                    .onErrorMap(StepEngine::asFunctionError)
                     .singleOrEmpty()
                     .onErrorMap(IndexOutOfBoundsException.class, e -> new InvalidInputException("the function of step '"
                             + spec.name() + "' emitted more than one value; a step emits at most one (collect a"
@@ -186,6 +189,17 @@ public final class StepEngine {
                     .contextWrite(ctx -> key == null ? ctx.put(sessionKey, session)
                             : ctx.put(sessionKey, session).put(WorkflowScope.RUNNING_STEP_KEY, key));
         }));
+    }
+
+    /**
+     * Marks an error of the function as its outcome — except txstep's own errors (misuse such as a
+     * null parameter or {@code sqlSession()} of another datasource, a nested step's retries running
+     * out, ...), which say nothing about the step and are never recorded. A replayed recorded error
+     * of a nested step is an outcome like any other.
+     */
+    private static Throwable asFunctionError(Throwable error) {
+        return error instanceof DatasourceException && !(error instanceof RecordedStepException)
+                ? error : new StepFailure.FunctionFailed(error);
     }
 
     /** Writes the output row and commits, mapping a commit-time failure to what it means for the step. */
@@ -216,7 +230,7 @@ public final class StepEngine {
                     ? replay(row.get(), spec).doOnSubscribe(s -> LOG.debug("step {} was recorded by another executor", key))
                     : recordError(key, spec, cause));
         }
-        if (Failures.isRetryable(cause, dialect)) {
+        if (Failures.isRetryableFromFunction(cause, dialect)) {
             return Mono.error(cause);
         }
         return recordError(key, spec, cause);
@@ -233,9 +247,10 @@ public final class StepEngine {
                     return Mono.just(Boolean.TRUE);
                 })
                 .flatMap(inserted -> inserted
-                        ? Mono.<Optional<Object>>error(error)
+                        ? Mono.<Optional<Object>>error(new StepFailure.FunctionFailed(error))
                         : store.find(key).flatMap(winner -> winner.isPresent()
-                                ? replay(winner.get(), spec) : Mono.<Optional<Object>>error(error)));
+                                ? replay(winner.get(), spec)
+                                : Mono.<Optional<Object>>error(new StepFailure.FunctionFailed(error))));
     }
 
     /** The outcome recorded in a row, after checking that the row belongs to this step. */
