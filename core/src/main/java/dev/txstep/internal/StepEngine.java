@@ -21,6 +21,7 @@ import java.util.function.Function;
 import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
@@ -172,6 +173,7 @@ public final class StepEngine {
             try {
                 publisher = fn.apply(session);
             } catch (Throwable error) {
+                Exceptions.throwIfJvmFatal(error);
                 return Mono.error(asFunctionError(error));
             }
             if (publisher == null) {
