@@ -580,8 +580,8 @@ public final class AsyncDatasource {
              *
              * @return the configuration
              * @throws InvalidConfigurationException if neither or both of url and connectionFactory are
-             *                                       set, the pool sizes disagree, or migrations have no
-             *                                       JDBC source
+             *                                       set, no driver accepts the URL, the pool sizes
+             *                                       disagree, or migrations have no JDBC source
              */
             public Config build() {
                 if ((url == null) == (connectionFactory == null)) {
@@ -594,6 +594,11 @@ public final class AsyncDatasource {
                 if (migrate && connectionFactory != null && jdbcUrl == null && jdbcDataSource == null) {
                     throw new InvalidConfigurationException("with a connectionFactory, migrations need jdbcUrl(...) or"
                             + " jdbcDataSource(...); or set migrate(false) if the table is installed otherwise");
+                }
+                if (url != null && !ConnectionFactories.supports(R2dbcUrls.parse(url))) {
+                    throw new InvalidConfigurationException("no R2DBC driver on the class path accepts '"
+                            + R2dbcUrls.redact(url) + "': check the driver name, or add the driver's artifact,"
+                            + " e.g. org.postgresql:r2dbc-postgresql or io.r2dbc:r2dbc-h2");
                 }
                 if (migrate && url != null && jdbcUrl == null && jdbcDataSource == null) {
                     R2dbcUrls.jdbcFor(url); // fail now, not at create, if no JDBC URL can be derived

@@ -23,6 +23,14 @@ public interface Dialect {
      */
     Mono<Void> insertAndCommit(Connection connection, String table, OutputRow row);
 
+    /**
+     * Returns a connection to its pool. The default just closes it; a dialect whose driver works
+     * synchronously on the caller's thread may need more (see {@link H2Dialect}).
+     */
+    default Mono<Void> release(Connection connection) {
+        return Mono.from(connection.close());
+    }
+
     /** Whether an SQLSTATE (other than connection failures) marks a transient conflict. */
     boolean isRetryableSqlState(String sqlState);
 

@@ -5,6 +5,7 @@ import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.Result;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * H2, the embedded default. r2dbc-h2 ignores the isolation level passed to
@@ -34,6 +35,17 @@ final class H2Dialect implements Dialect {
     @Override
     public Mono<Void> insertAndCommit(Connection connection, String table, OutputRow row) {
         return OutputStore.insert(connection, table, row).then(Mono.from(connection.commitTransaction()));
+    }
+
+    /**
+     * r2dbc-h2 completes every call synchronously, so without a hop the code after a release — the
+     * next step acquiring a connection — runs inside the pool's own release, and r2dbc-pool's
+     * permit count goes wrong ("unexpected decrement below 0", then "Too many permits returned"
+     * when the pool is disposed). Continuing on another thread keeps the two apart.
+     */
+    @Override
+    public Mono<Void> release(Connection connection) {
+        return Mono.from(connection.close()).publishOn(Schedulers.boundedElastic());
     }
 
     @Override

@@ -50,7 +50,7 @@ public final class OutputStore {
                 c -> Flux.from(c.createStatement(selectIds).bind(0, workflowId).execute())
                         .concatMap(result -> result.map((row, meta) -> row.get(0, Integer.class)))
                         .collect(BitSet::new, BitSet::set),
-                Connection::close);
+                dialect::release);
     }
 
     /** The recorded row of one step, or empty: one query, on subscribe. */
@@ -63,7 +63,7 @@ public final class OutputStore {
                         .next()
                         .map(Optional::of)
                         .defaultIfEmpty(Optional.empty()),
-                Connection::close);
+                dialect::release);
     }
 
     /** Writes a row and commits the step's transaction on its connection. */
@@ -79,7 +79,7 @@ public final class OutputStore {
         return Mono.usingWhen(connections.create(),
                 c -> insert(c, table, row).thenReturn(true)
                         .onErrorResume(Failures::isUniqueViolation, e -> Mono.just(false)),
-                Connection::close);
+                dialect::release);
     }
 
     /** A bound insert of a row on a connection, in whatever transaction it has. */

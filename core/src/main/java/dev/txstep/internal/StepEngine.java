@@ -319,12 +319,12 @@ public final class StepEngine {
     }
 
     private Mono<Void> release(Connection conn) {
-        return Mono.from(conn.close());
+        return dialect.release(conn);
     }
 
     private Mono<Void> rollbackAndRelease(Connection conn) {
         return Mono.from(conn.rollbackTransaction())
                 .onErrorResume(e -> Mono.empty())
-                .then(Mono.from(conn.close()));
+                .then(dialect.release(conn));
     }
 }

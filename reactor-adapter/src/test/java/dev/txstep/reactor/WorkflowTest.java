@@ -159,9 +159,9 @@ class WorkflowTest {
     void currentStepTellsTheRunningStepAndPeeksOutsideSteps() {
         String id = "wf-" + UUID.randomUUID();
         assertEquals(Optional.empty(), Workflow.currentStep().block());
-        Optional<StepKey> inside = Workflow.run(id, step("a").then(ds.runTxStepAsync(DatasourceOptions.named("b"),
-                s -> Workflow.currentStep()))).block();
-        assertEquals(Optional.of(new StepKey(id, 1)), inside);
+        StepKey inside = Workflow.run(id, step("a").then(ds.runTxStepAsync(DatasourceOptions.named("b"),
+                s -> Workflow.currentStep().map(Optional::orElseThrow)))).block();
+        assertEquals(new StepKey(id, 1), inside);
         Optional<StepKey> between = Workflow.run(id, step("a").then(Workflow.currentStep())).block();
         assertEquals(Optional.of(new StepKey(id, 1)), between);
     }
