@@ -179,6 +179,61 @@ abstract class StepContract {
     }
 
     @Test
+    void firstExecutionsAndReplaysNeedNoRetryAtAnyIsolationLevel() {
+        // With retries off, any failure on the normal paths (the execution's first step loading the
+        // recorded ids as it begins, later steps, a replay whose first step finds itself recorded)
+        // would surface instead of being papered over by a retry.
+        AsyncDatasource strict = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema)
+                .migrate(false).retryPolicy(RetryPolicy.none()).build()).block();
+        try {
+            for (IsolationLevel level : IsolationLevel.values()) {
+                String id = wf();
+                Mono<List<String>> workflow = Flux.range(0, 3).concatMap(i -> strict.runTxStepAsync(
+                        new DatasourceOptions("s" + i, level), s -> s.query(strict.engine().dialect()
+                                .currentIsolationLevelQuery(), (row, meta) -> row.get(0, String.class)).single()
+                                .flatMap(seen -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1")
+                                        .thenReturn(seen.toLowerCase(java.util.Locale.ROOT)))))
+                        .collectList();
+                String expected = isolationNames().get(level);
+                assertEquals(List.of(expected, expected, expected), inWorkflow(id, workflow).block(), "level " + level);
+                assertEquals(List.of(expected, expected, expected), inWorkflow(id, workflow).block(), "replay " + level);
+                assertEquals(3, recorded(id));
+            }
+            assertEquals(9, counter(), "three steps per level, each once");
+        } finally {
+            strict.close().block();
+        }
+    }
+
+    @Test
+    void hostileTextTravelsIntactInIdsNamesAndOutputs() {
+        // Workflow ids, step names and outputs are sent as SQL literals (see PostgresDialect.literal):
+        // quotes, dollar tags, backslashes and statement separators must arrive as they were.
+        List<String> hostile = List.of("it's", "$$", "$t1$", "$t$ ; DROP TABLE x; --", "back\\slash \\' end",
+                "'); DELETE FROM " + q("counter") + "; --", "tab\tnew\nline", "émoji ✓ 🚀", "\"quoted\"");
+        for (String text : hostile) {
+            String id = "wf-" + text + "-" + UUID.randomUUID();
+            Mono<String> step = ds.runTxStepAsync(DatasourceOptions.named("name " + text),
+                    s -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1").thenReturn(text));
+            assertEquals(text, inWorkflow(id, step).block(), "first run of " + text);
+            assertEquals(text, inWorkflow(id, step).block(), "replay of " + text);
+            try (var c = TestDatabases.jdbc(url); var st = c.prepareStatement("SELECT step_name, output FROM "
+                    + outputs() + " WHERE workflow_id = ? AND step_id = 0")) {
+                st.setString(1, id);
+                var rs = st.executeQuery();
+                assertTrue(rs.next(), "recorded under the exact id " + id);
+                assertEquals("name " + text, rs.getString(1));
+                assertTrue(rs.getString(2).contains(text.replace("\\", "\\\\").replace("\"", "\\\"")
+                        .replace("\t", "\\t").replace("\n", "\\n")), rs.getString(2));
+            } catch (java.sql.SQLException e) {
+                throw new AssertionError(e);
+            }
+        }
+        assertEquals(hostile.size(), counter(), "each step ran once");
+        assertEquals(hostile.size(), count("SELECT COUNT(*) FROM " + outputs()));
+    }
+
+    @Test
     void partiallyRecordedWorkflowRunsOnlyTheRest() {
         String id = wf();
         inWorkflow(id, bump("a").then(bump("b"))).block();

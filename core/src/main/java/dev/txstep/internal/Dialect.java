@@ -1,7 +1,9 @@
 package dev.txstep.internal;
 
 import dev.txstep.IsolationLevel;
+import dev.txstep.StepKey;
 import io.r2dbc.spi.Connection;
+import java.util.function.Function;
 import reactor.core.publisher.Mono;
 
 /**
@@ -15,6 +17,16 @@ public interface Dialect {
 
     /** Begins a transaction at the given level on an idle connection. */
     Mono<Void> begin(Connection connection, IsolationLevel level);
+
+    /**
+     * For the first step of a workflow execution, on one idle connection: runs the query
+     * {@code select} builds around an SQL expression of the workflow id (a literal or a parameter
+     * marker, as the dialect prefers; see {@link OutputStore#loadQuery}) outside any SERIALIZABLE
+     * transaction, and begins the step's transaction at the given level unless the read shows the
+     * step itself recorded (a transaction may then be open or not: rolling back is harmless).
+     */
+    Mono<LoadedSteps> loadThenBegin(Connection connection, Function<String, String> select, StepKey key,
+            IsolationLevel level);
 
     /**
      * Inserts the output row and commits, in as few round trips as the driver allows. Errors with

@@ -51,14 +51,15 @@ public final class Failures {
             }
             if (t instanceof R2dbcException r2dbc) {
                 String state = r2dbc.getSqlState();
-                if (state != null && (dialect.isRetryableSqlState(state) || isConnectionState(state))) {
+                if (state != null && !state.isEmpty()) {
+                    // The database said what happened: that decides, whatever the exception's class.
+                    return dialect.isRetryableSqlState(state) || isConnectionState(state);
+                }
+                // No SQLSTATE: a lost or refused connection ("connection closed", a socket error while
+                // the server restarts), or a driver-side timeout.
+                if (t instanceof R2dbcTransientException || t instanceof R2dbcNonTransientResourceException) {
                     return true;
                 }
-            }
-            // A lost or refused connection: the driver's "connection closed", pool acquisition
-            // timeouts, socket errors while the server restarts.
-            if (t instanceof R2dbcTransientException || t instanceof R2dbcNonTransientResourceException) {
-                return true;
             }
             if (ioCounts && (t instanceof TimeoutException
                     || (t instanceof IOException && !(t instanceof JacksonException)))) {

@@ -1,5 +1,6 @@
 package dev.txstep.internal;
 
+import dev.txstep.IsolationLevel;
 import dev.txstep.StepKey;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
@@ -9,6 +10,7 @@ import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Statement;
 import java.util.BitSet;
 import java.util.Optional;
+import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -22,7 +24,6 @@ public final class OutputStore {
     private final ConnectionFactory connections;
     private final Dialect dialect;
     private final String table;
-    private final String selectIds;
     private final String selectRow;
 
     /**
@@ -34,7 +35,6 @@ public final class OutputStore {
         this.connections = connections;
         this.dialect = dialect;
         this.table = "\"" + schema + "\".datasource_outputs";
-        this.selectIds = "SELECT step_id FROM " + table + " WHERE workflow_id = $1";
         this.selectRow = "SELECT step_name, output, error, serialization, created_at FROM " + table
                 + " WHERE workflow_id = $1 AND step_id = $2";
     }
@@ -44,13 +44,44 @@ public final class OutputStore {
         return table;
     }
 
-    /** The ids of the steps recorded for a workflow: one query, on subscribe. */
-    public Mono<BitSet> recordedStepIds(String workflowId) {
-        return Mono.usingWhen(connections.create(),
-                c -> Flux.from(c.createStatement(selectIds).bind(0, workflowId).execute())
-                        .concatMap(result -> result.map((row, meta) -> row.get(0, Integer.class)))
-                        .collect(BitSet::new, BitSet::set),
-                dialect::release);
+    /**
+     * On a connection of the caller's, for the first step of a workflow execution: the workflow's
+     * recorded step ids, the step's own row if it is recorded, and the step's transaction begun
+     * unless it is — in one round trip where the dialect can.
+     */
+    public Mono<LoadedSteps> loadThenBegin(Connection connection, StepKey key, IsolationLevel level) {
+        return dialect.loadThenBegin(connection, workflowId -> loadQuery(key.stepId(), workflowId), key, level);
+    }
+
+    /**
+     * Every recorded step id of a workflow, with the columns of one step's row (null on the other
+     * rows, so a long workflow's outputs are not all sent).
+     *
+     * @param stepId     the step whose row is wanted
+     * @param workflowId the workflow id as an SQL expression: a literal (PostgreSQL sends a statement
+     *                   with bound parameters in a round trip of its own) or a parameter marker
+     */
+    String loadQuery(int stepId, String workflowId) {
+        return "SELECT step_id, CASE WHEN step_id = " + stepId + " THEN step_name END, CASE WHEN step_id = " + stepId
+                + " THEN output END, CASE WHEN step_id = " + stepId + " THEN error END, CASE WHEN step_id = " + stepId
+                + " THEN serialization END, created_at FROM " + table + " WHERE workflow_id = " + workflowId;
+    }
+
+    /** Reads the results of {@link #loadQuery} (and any row-less results around it). */
+    static Mono<LoadedSteps> loaded(Publisher<? extends Result> results, StepKey key) {
+        BitSet ids = new BitSet();
+        OutputRow[] current = new OutputRow[1];
+        return Flux.from(results)
+                .concatMap(result -> result.map((row, meta) -> {
+                    int stepId = row.get(0, Integer.class);
+                    ids.set(stepId);
+                    if (stepId == key.stepId()) {
+                        current[0] = new OutputRow(key, row.get(1, String.class), row.get(2, String.class),
+                                row.get(3, String.class), row.get(4, String.class), row.get(5, Long.class));
+                    }
+                    return stepId;
+                }))
+                .then(Mono.fromSupplier(() -> new LoadedSteps(ids, current[0])));
     }
 
     /** The recorded row of one step, or empty: one query, on subscribe. */

@@ -1,9 +1,11 @@
 package dev.txstep.internal;
 
 import dev.txstep.IsolationLevel;
+import dev.txstep.StepKey;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.Result;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -29,6 +31,29 @@ final class PostgresDialect implements Dialect {
     @Override
     public Mono<Void> begin(Connection connection, IsolationLevel level) {
         return Mono.from(connection.beginTransaction(R2dbcIsolation.definition(level)));
+    }
+
+    /**
+     * At READ COMMITTED and REPEATABLE READ, one message: {@code BEGIN ISOLATION LEVEL …; SELECT …}
+     * — a read at those levels takes no predicate locks, so it may run inside the step's
+     * transaction (at REPEATABLE READ it takes the snapshot the step's first statement would have
+     * taken a moment later). At SERIALIZABLE the read must stay outside the transaction, and it
+     * cannot share a message with the {@code BEGIN}: PostgreSQL runs the statements of one message
+     * before a {@code BEGIN} in the transaction that {@code BEGIN} opens ("SET TRANSACTION
+     * ISOLATION LEVEL must be called before any query"). So it goes first, as a message of its own,
+     * and the {@code BEGIN} follows only if the step is not recorded.
+     */
+    @Override
+    public Mono<LoadedSteps> loadThenBegin(Connection connection, Function<String, String> query, StepKey key,
+            IsolationLevel level) {
+        String select = query.apply(literal(key.workflowId()));
+        if (level == IsolationLevel.SERIALIZABLE) {
+            return OutputStore.loaded(connection.createStatement(select).execute(), key)
+                    .flatMap(loaded -> loaded.current() != null ? Mono.just(loaded)
+                            : begin(connection, level).thenReturn(loaded));
+        }
+        return OutputStore.loaded(connection.createBatch().add("BEGIN ISOLATION LEVEL " + level.sql()).add(select)
+                .execute(), key);
     }
 
     @Override

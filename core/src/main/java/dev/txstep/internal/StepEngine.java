@@ -15,6 +15,7 @@ import dev.txstep.TxSession;
 import dev.txstep.WorkflowScope;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
+import java.util.BitSet;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -24,13 +25,15 @@ import org.slf4j.LoggerFactory;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.util.retry.Retry;
 
 /**
  * Runs transaction steps. In a workflow:
  * <ol>
- *   <li>Find out whether the step is recorded — from the ids the execution loaded once, and, on a
- *       retry, by reading the step's row — outside any step transaction.</li>
+ *   <li>Find out whether the step is recorded, outside any step transaction: from the recorded ids
+ *       the execution's first step loaded (in the same round trip as its {@code BEGIN}, on its
+ *       own connection), and, on a retry, by reading the step's row.</li>
  *   <li>If it is: check its name, return its output or raise its error. Nothing runs.</li>
  *   <li>Else: begin at the isolation level, run the function, serialize its value, insert the
  *       output row and commit — one transaction on one connection.</li>
@@ -116,23 +119,43 @@ public final class StepEngine {
 
     private <R> Mono<Optional<Object>> recordedStep(WorkflowScope scope, StepKey key, StepSpec spec,
             Function<TxSession, ? extends Publisher<R>> fn) {
-        RecordedSteps recorded = scope.executionState(this,
-                owner -> new RecordedSteps(store.recordedStepIds(scope.workflowId())));
+        RecordedSteps recorded = scope.executionState(this, owner -> new RecordedSteps());
         AtomicInteger attempts = new AtomicInteger();
         return Mono.defer(() -> {
-            // The first attempt trusts the execution's snapshot of recorded ids; a retry reads the row,
-            // because its failed attempt may have committed (a lost acknowledgement) or lost a race.
-            Mono<Boolean> mayBeRecorded = attempts.getAndIncrement() == 0
-                    ? recorded.contains(key.stepId()) : Mono.just(Boolean.TRUE);
-            return mayBeRecorded
-                    .flatMap(maybe -> maybe ? store.find(key) : Mono.just(Optional.<OutputRow>empty()))
-                    .flatMap(row -> row.isPresent() ? replay(row.get(), spec) : firstExecution(key, spec, fn));
+            if (attempts.getAndIncrement() > 0) {
+                // A retry reads the row: its failed attempt may have committed (a lost
+                // acknowledgement) or lost a race to another executor.
+                return readThenRun(key, spec, fn);
+            }
+            BitSet known = recorded.snapshot();
+            if (known != null) {
+                return known.get(key.stepId()) ? readThenRun(key, spec, fn) : execute(key, spec, fn, null);
+            }
+            Sinks.One<BitSet> load = recorded.claim();
+            if (load != null) {
+                // The execution's first step: it loads the recorded ids as it begins its transaction.
+                return execute(key, spec, fn, new Loader(recorded, load));
+            }
+            return recorded.awaitLoad()
+                    .flatMap(ids -> ids.get(key.stepId()) ? readThenRun(key, spec, fn) : execute(key, spec, fn, null))
+                    .switchIfEmpty(Mono.defer(() -> readThenRun(key, spec, fn)));
         }).retryWhen(retry(key.toString())).onErrorMap(StepFailure.class, Throwable::getCause);
+    }
+
+    /** Reads the step's row: replays it if present, else runs the step. */
+    private <R> Mono<Optional<Object>> readThenRun(StepKey key, StepSpec spec,
+            Function<TxSession, ? extends Publisher<R>> fn) {
+        return store.find(key).flatMap(row -> row.isPresent() ? replay(row.get(), spec) : execute(key, spec, fn, null));
+    }
+
+    /** The first step of an execution, loading the execution's recorded step ids for everyone. */
+    private record Loader(RecordedSteps recorded, Sinks.One<BitSet> sink) {
     }
 
     private <R> Mono<Optional<Object>> plainStep(StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
         return Mono.usingWhen(connections.create(),
-                        conn -> transact(conn, null, spec, fn)
+                        conn -> dialect.begin(conn, spec.level())
+                                .then(transact(conn, null, spec, fn))
                                 .flatMap(value -> Mono.from(conn.commitTransaction())
                                         .onErrorMap(error -> isLostDuringCommit(error), error -> new DatasourceException(
                                                 "the connection was lost while step '" + spec.name() + "' (outside a"
@@ -147,12 +170,38 @@ public final class StepEngine {
                 .onErrorMap(StepFailure.class, Throwable::getCause);
     }
 
-    private <R> Mono<Optional<Object>> firstExecution(StepKey key, StepSpec spec,
-            Function<TxSession, ? extends Publisher<R>> fn) {
+    /**
+     * Runs an unrecorded step: one transaction that runs the function and records its output. The
+     * execution's first step also loads the execution's recorded ids as it begins; if they show
+     * this step recorded after all, the row read with them is replayed (and a transaction begun in
+     * the same round trip rolled back).
+     */
+    private <R> Mono<Optional<Object>> execute(StepKey key, StepSpec spec,
+            Function<TxSession, ? extends Publisher<R>> fn, Loader loader) {
         return Mono.usingWhen(connections.create(),
-                        conn -> transact(conn, key, spec, fn).flatMap(value -> commitWithOutput(conn, key, spec, value)),
+                        conn -> begin(conn, key, spec, loader)
+                                .then(transact(conn, key, spec, fn))
+                                .flatMap(value -> commitWithOutput(conn, key, spec, value)),
                         this::release, (conn, error) -> rollbackAndRelease(conn), this::rollbackAndRelease)
-                .onErrorResume(StepFailure.class, failure -> afterRollback(key, spec, failure));
+                .onErrorResume(StepFailure.class, failure -> failure instanceof StepFailure.AlreadyRecorded recorded
+                        ? replay(recorded.row(), spec) : afterRollback(key, spec, failure))
+                .doFinally(signal -> {
+                    if (loader != null) {
+                        loader.recorded().abandon(loader.sink()); // no-op once the ids were loaded
+                    }
+                });
+    }
+
+    private Mono<Void> begin(Connection conn, StepKey key, StepSpec spec, Loader loader) {
+        if (loader == null) {
+            return dialect.begin(conn, spec.level());
+        }
+        return store.loadThenBegin(conn, key, spec.level())
+                .flatMap(loaded -> {
+                    loader.recorded().loaded(loader.sink(), loaded.ids());
+                    return loaded.current() != null
+                            ? Mono.error(new StepFailure.AlreadyRecorded(loaded.current())) : Mono.<Void>empty();
+                });
     }
 
     /**
@@ -164,11 +213,11 @@ public final class StepEngine {
         return Failures.isRetryable(error, dialect) && (state == null || !dialect.isRetryableSqlState(state));
     }
 
-    /** Begins, runs the function and emits its value; the transaction stays open. */
+    /** Runs the function in the begun transaction and emits its value; the transaction stays open. */
     private <R> Mono<Optional<Object>> transact(Connection conn, StepKey key, StepSpec spec,
             Function<TxSession, ? extends Publisher<R>> fn) {
         TxSession session = new DefaultTxSession(conn, key);
-        return dialect.begin(conn, spec.level()).then(Mono.defer(() -> {
+        return Mono.defer(() -> {
             Publisher<R> publisher;
             try {
                 publisher = fn.apply(session);
@@ -190,7 +239,7 @@ public final class StepEngine {
                     .defaultIfEmpty(Optional.empty())
                     .contextWrite(ctx -> key == null ? ctx.put(sessionKey, session)
                             : ctx.put(sessionKey, session).put(WorkflowScope.RUNNING_STEP_KEY, key));
-        }));
+        });
     }
 
     /**

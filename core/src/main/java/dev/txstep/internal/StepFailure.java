@@ -9,7 +9,7 @@ abstract class StepFailure extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     StepFailure(Throwable cause) {
-        super(cause.getMessage(), cause, false, false);
+        super(cause == null ? null : cause.getMessage(), cause, false, false);
     }
 
     /** The step's function failed (or a deferred constraint on its writes failed at commit). */
@@ -18,6 +18,25 @@ abstract class StepFailure extends RuntimeException {
 
         FunctionFailed(Throwable cause) {
             super(cause);
+        }
+    }
+
+    /**
+     * The execution's first step found itself recorded as it began: roll back (if a transaction was
+     * opened in the same round trip) and replay the row it read.
+     */
+    static final class AlreadyRecorded extends StepFailure {
+        private static final long serialVersionUID = 1L;
+
+        private final transient OutputRow row;
+
+        AlreadyRecorded(OutputRow row) {
+            super(null);
+            this.row = row;
+        }
+
+        OutputRow row() {
+            return row;
         }
     }
 
