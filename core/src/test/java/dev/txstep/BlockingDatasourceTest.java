@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.txstep.testing.TestDatabases;
+import dev.txstep.testing.TestSchema;
 import io.micrometer.context.ContextRegistry;
 import io.micrometer.context.ThreadLocalAccessor;
 import io.r2dbc.pool.ConnectionPool;
@@ -100,9 +101,9 @@ abstract class BlockingDatasourceTest {
                         .withBackoff(Duration.ofMillis(1), Duration.ofMillis(50)))
                 .build()).block(Duration.ofSeconds(60));
         ds = BlockingDatasource.wrap(async);
-        exec("CREATE TABLE " + q("counter") + " (id INT PRIMARY KEY, n INT NOT NULL)");
-        exec("INSERT INTO " + q("counter") + " VALUES (1, 0)");
-        exec("CREATE TABLE " + q("effects") + " (id VARCHAR(64) PRIMARY KEY, note VARCHAR(200))");
+        db().exec("CREATE TABLE " + db().q("counter") + " (id INT PRIMARY KEY, n INT NOT NULL)");
+        db().exec("INSERT INTO " + db().q("counter") + " VALUES (1, 0)");
+        db().exec("CREATE TABLE " + db().q("effects") + " (id VARCHAR(64) PRIMARY KEY, note VARCHAR(200))");
     }
 
     @AfterEach
@@ -123,17 +124,17 @@ abstract class BlockingDatasourceTest {
     void runTxStepCommitsAndReturnsTheFunctionsValue() {
         Integer n = ds.runTxStep(DatasourceOptions.named("bump"), s -> bump(s, "bump"));
         assertEquals(1, n);
-        assertEquals(1, counter(), "committed: visible to another connection");
-        assertEquals(1, count("SELECT COUNT(*) FROM " + q("effects")));
+        assertEquals(1, db().counter(), "committed: visible to another connection");
+        assertEquals(1, db().count("SELECT COUNT(*) FROM " + db().q("effects")));
         // Outside a workflow a step is a plain transaction: nothing is recorded.
-        assertEquals(0, count("SELECT COUNT(*) FROM " + outputs()));
+        assertEquals(0, db().count("SELECT COUNT(*) FROM " + db().outputs()));
         // The default-options overload and a null result.
         Object nothing = ds.runTxStep(s -> {
-            s.execute("UPDATE " + q("counter") + " SET n = n + 10 WHERE id = 1");
+            s.execute("UPDATE " + db().q("counter") + " SET n = n + 10 WHERE id = 1");
             return null;
         });
         assertNull(nothing);
-        assertEquals(11, counter());
+        assertEquals(11, db().counter());
     }
 
     @Test
@@ -141,22 +142,22 @@ abstract class BlockingDatasourceTest {
         // Two statements in one step see each other's uncommitted writes, and the session has no key
         // outside a workflow.
         List<Object> seen = ds.runTxStep(DatasourceOptions.named("one-tx"), s -> {
-            s.execute("UPDATE " + q("counter") + " SET n = 41 WHERE id = 1");
-            s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1");
-            return List.of(s.query("SELECT n FROM " + q("counter") + " WHERE id = 1",
+            s.execute("UPDATE " + db().q("counter") + " SET n = 41 WHERE id = 1");
+            s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1");
+            return List.of(s.query("SELECT n FROM " + db().q("counter") + " WHERE id = 1",
                     (row, meta) -> row.get(0, Integer.class)).get(0), s.stepKey());
         });
         assertEquals(List.of(42, Optional.empty()), seen);
-        assertEquals(42, counter());
+        assertEquals(42, db().counter());
     }
 
     @Test
     void transactionWrapsAFunctionAsAStepPerCall() {
         Function<Integer, Long> add = ds.transaction(DatasourceOptions.named("add"),
-                (s, by) -> s.execute("UPDATE " + q("counter") + " SET n = n + $1 WHERE id = 1", by));
+                (s, by) -> s.execute("UPDATE " + db().q("counter") + " SET n = n + $1 WHERE id = 1", by));
         assertEquals(1L, add.apply(5));
         assertEquals(1L, add.apply(7));
-        assertEquals(12, counter());
+        assertEquals(12, db().counter());
 
         // In a workflow each call is a step; a replay returns the recorded values without running.
         String id = wf();
@@ -164,7 +165,7 @@ abstract class BlockingDatasourceTest {
         List<Long> again = inScope(id, () -> List.of(add.apply(100), add.apply(1000)));
         assertEquals(List.of(1L, 1L), first);
         assertEquals(first, again);
-        assertEquals(1112, counter(), "each call's effect happened once");
+        assertEquals(1112, db().counter(), "each call's effect happened once");
         assertEquals(List.of("0:add", "1:add"), recordedSteps(id));
     }
 
@@ -191,11 +192,11 @@ abstract class BlockingDatasourceTest {
             sessions.add(s);
             sessions.add(current);
             // Code deep in the call stack uses sqlSession() instead of being handed the session.
-            return current.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1");
+            return current.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1");
         });
         assertEquals(1L, updated);
         assertSame(sessions.get(0), sessions.get(1), "sqlSession() is the session given to the function");
-        assertEquals(1, counter(), "what was done through sqlSession() committed with the step");
+        assertEquals(1, db().counter(), "what was done through sqlSession() committed with the step");
 
         // After the step, on the caller's thread, there is again no transaction.
         assertThrows(NoTransactionException.class, () -> ds.sqlSession());
@@ -212,12 +213,12 @@ abstract class BlockingDatasourceTest {
     void aFunctionsExceptionPropagatesAsTheSameTypeAndRollsBack() {
         InsufficientFundsException e = assertThrows(InsufficientFundsException.class,
                 () -> ds.runTxStep(DatasourceOptions.named("fails"), s -> {
-                    s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1");
+                    s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1");
                     throw new InsufficientFundsException("balance 3, needed 5");
                 }));
         assertSame(InsufficientFundsException.class, e.getClass());
         assertEquals("balance 3, needed 5", e.getMessage());
-        assertEquals(0, counter(), "the step's write was rolled back");
+        assertEquals(0, db().counter(), "the step's write was rolled back");
 
         // In a workflow: raised as itself on the first run, recorded, replayed as RecordedStepException.
         String id = wf();
@@ -246,7 +247,7 @@ abstract class BlockingDatasourceTest {
             throw new LedgerCorruptedError("ledger corrupted");
         }));
         assertSame(LedgerCorruptedError.class, thrown.getClass(), "thrown: " + thrown);
-        assertEquals(0, count("SELECT COUNT(*) FROM " + outputs()));
+        assertEquals(0, db().count("SELECT COUNT(*) FROM " + db().outputs()));
     }
 
     /**
@@ -311,8 +312,8 @@ abstract class BlockingDatasourceTest {
         assertEquals(List.of(1, 2, 3), first);
         assertEquals(first, second, "the replay returns the recorded outputs");
         assertEquals(3, calls.get(), "each function ran once, on the first run only");
-        assertEquals(3, counter(), "each step's effect happened once");
-        assertEquals(3, count("SELECT COUNT(*) FROM " + q("effects")));
+        assertEquals(3, db().counter(), "each step's effect happened once");
+        assertEquals(3, db().count("SELECT COUNT(*) FROM " + db().q("effects")));
         assertEquals(List.of("0:step0", "1:step1", "2:step2"), recordedSteps(id));
         assertEquals(List.of(Optional.of(new StepKey(id, 0)), Optional.of(new StepKey(id, 1)),
                 Optional.of(new StepKey(id, 2))), keysSeen);
@@ -326,7 +327,7 @@ abstract class BlockingDatasourceTest {
             return s.stepKey();
         });
         assertEquals(Optional.empty(), after);
-        assertEquals(3, count("SELECT COUNT(*) FROM " + outputs()), "the step after the workflow was not recorded");
+        assertEquals(3, db().count("SELECT COUNT(*) FROM " + db().outputs()), "the step after the workflow was not recorded");
     }
 
     @Test
@@ -337,7 +338,7 @@ abstract class BlockingDatasourceTest {
                 .toList();
         assertEquals(List.of(1), inScope(id, firstSteps.apply(1)));
         assertEquals(List.of(1, 2, 3), inScope(id, firstSteps.apply(3)));
-        assertEquals(3, counter());
+        assertEquals(3, db().counter());
         assertEquals(List.of("0:s0", "1:s1", "2:s2"), recordedSteps(id));
     }
 
@@ -360,8 +361,8 @@ abstract class BlockingDatasourceTest {
                         "recorded steps of workflow " + w);
             }
             assertEquals(workflows * steps, calls.get(), "every step ran once; the second round only replayed");
-            assertEquals(workflows * steps, count("SELECT COUNT(*) FROM " + q("effects")));
-            assertEquals(workflows * steps, count("SELECT COUNT(*) FROM " + outputs()));
+            assertEquals(workflows * steps, db().count("SELECT COUNT(*) FROM " + db().q("effects")));
+            assertEquals(workflows * steps, db().count("SELECT COUNT(*) FROM " + db().outputs()));
         } finally {
             pool.shutdownNow();
             assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS));
@@ -382,7 +383,7 @@ abstract class BlockingDatasourceTest {
                             calls.incrementAndGet();
                             StepKey key = s.stepKey().orElseThrow();
                             assertEquals(id, key.workflowId(), "the step belongs to this thread's workflow");
-                            s.execute("INSERT INTO " + q("effects") + " VALUES ($1, $2)", UUID.randomUUID().toString(),
+                            s.execute("INSERT INTO " + db().q("effects") + " VALUES ($1, $2)", UUID.randomUUID().toString(),
                                     id + "#" + key.stepId());
                             return key.stepId();
                         }))
@@ -435,9 +436,9 @@ abstract class BlockingDatasourceTest {
 
     /** Bumps the counter and writes one effect row; returns the counter's new value. */
     private Integer bump(BlockingTxSession s, String note) {
-        s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1");
-        s.execute("INSERT INTO " + q("effects") + " VALUES ($1, $2)", UUID.randomUUID().toString(), note);
-        return s.query("SELECT n FROM " + q("counter") + " WHERE id = 1", (row, meta) -> row.get(0, Integer.class)).get(0);
+        s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1");
+        s.execute("INSERT INTO " + db().q("effects") + " VALUES ($1, $2)", UUID.randomUUID().toString(), note);
+        return s.query("SELECT n FROM " + db().q("counter") + " WHERE id = 1", (row, meta) -> row.get(0, Integer.class)).get(0);
     }
 
     private String isolation(BlockingTxSession s) {
@@ -454,29 +455,14 @@ abstract class BlockingDatasourceTest {
         }
     }
 
-    protected String q(String table) {
-        return "\"" + schema + "\"." + table;
-    }
 
-    private String outputs() {
-        return q("datasource_outputs");
-    }
 
-    private void exec(String sql) {
-        TestDatabases.exec(url, sql);
-    }
 
-    private long count(String sql) {
-        return TestDatabases.queryLong(url, sql);
-    }
 
-    private long counter() {
-        return count("SELECT n FROM " + q("counter") + " WHERE id = 1");
-    }
 
     /** The recorded steps of a workflow as "stepId:stepName", in step order. */
     private List<String> recordedSteps(String workflowId) {
-        String sql = "SELECT step_id, step_name FROM " + outputs() + " WHERE workflow_id = '" + workflowId
+        String sql = "SELECT step_id, step_name FROM " + db().outputs() + " WHERE workflow_id = '" + workflowId
                 + "' ORDER BY step_id";
         try (Connection c = TestDatabases.jdbc(url); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             List<String> steps = new ArrayList<>();
@@ -491,5 +477,10 @@ abstract class BlockingDatasourceTest {
 
     private static String wf() {
         return "blk-" + UUID.randomUUID();
+    }
+
+    /** This test's schema, for JDBC checks. */
+    protected TestSchema db() {
+        return new TestSchema(url, schema);
     }
 }

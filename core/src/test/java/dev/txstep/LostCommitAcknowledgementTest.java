@@ -11,6 +11,7 @@ import dev.txstep.internal.Failures;
 import dev.txstep.internal.R2dbcUrls;
 import dev.txstep.testing.CommitDroppingProxy;
 import dev.txstep.testing.TestDatabases;
+import dev.txstep.testing.TestSchema;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.spi.ConnectionFactoryOptions;
 import java.sql.Connection;
@@ -76,8 +77,8 @@ class LostCommitAcknowledgementTest {
                                 .withBackoff(Duration.ofMillis(10), Duration.ofMillis(200)))
                         .build())
                 .block(Duration.ofSeconds(30));
-        exec("CREATE TABLE " + q("counter") + " (id int PRIMARY KEY, n int NOT NULL)");
-        exec("INSERT INTO " + q("counter") + " VALUES (1, 0)");
+        db().exec("CREATE TABLE " + db().q("counter") + " (id int PRIMARY KEY, n int NOT NULL)");
+        db().exec("INSERT INTO " + db().q("counter") + " VALUES (1, 0)");
     }
 
     @AfterEach
@@ -97,7 +98,7 @@ class LostCommitAcknowledgementTest {
         AtomicInteger invocations = new AtomicInteger();
         List<String> produced = new CopyOnWriteArrayList<>();
         Mono<String> step = ds.runTxStepAsync(DatasourceOptions.named("bump"), String.class,
-                s -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1")
+                s -> s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1")
                         .then(Mono.fromCallable(() -> {
                             // A value only this invocation can produce, to tell whose output comes back.
                             String value = "invocation-" + invocations.incrementAndGet() + "-" + UUID.randomUUID();
@@ -114,12 +115,12 @@ class LostCommitAcknowledgementTest {
         assertFalse(proxy.isArmed());
         assertEquals(1, invocations.get(), "the function ran exactly once: the retry found the recorded row");
         assertEquals(produced.get(0), result, "the step returned what its first, unacknowledged attempt produced");
-        assertEquals(1, counter(), "the effect happened exactly once (the server did commit the first attempt)");
+        assertEquals(1, db().counter(), "the effect happened exactly once (the server did commit the first attempt)");
         assertEquals(1, outputRows(workflowId), "one output row for the key");
-        assertEquals(1, count("SELECT COUNT(*) FROM " + q("datasource_outputs")), "and no other row");
-        assertEquals("bump", text("SELECT step_name FROM " + q("datasource_outputs")
+        assertEquals(1, db().count("SELECT COUNT(*) FROM " + db().q("datasource_outputs")), "and no other row");
+        assertEquals("bump", text("SELECT step_name FROM " + db().q("datasource_outputs")
                 + " WHERE workflow_id = ? AND step_id = 0", workflowId));
-        String recorded = text("SELECT output FROM " + q("datasource_outputs")
+        String recorded = text("SELECT output FROM " + db().q("datasource_outputs")
                 + " WHERE workflow_id = ? AND step_id = 0", workflowId);
         assertTrue(recorded.contains(produced.get(0)), "the row holds the first attempt's output: " + recorded);
         assertPoolDrained();
@@ -127,7 +128,7 @@ class LostCommitAcknowledgementTest {
         // Replaying the workflow reads the same row and still runs nothing.
         assertEquals(result, inWorkflow(workflowId, step).block(Duration.ofSeconds(10)));
         assertEquals(1, invocations.get());
-        assertEquals(1, counter());
+        assertEquals(1, db().counter());
         assertEquals(1, outputRows(workflowId));
         assertPoolDrained();
         System.out.printf("lost COMMIT ack in a workflow: recovered in %d ms, %d proxy connections opened%n",
@@ -145,7 +146,7 @@ class LostCommitAcknowledgementTest {
         try {
             Function<AsyncDatasource, Mono<String>> step = on -> on.runTxStepAsync(
                     DatasourceOptions.named("bump"), String.class,
-                    s -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1")
+                    s -> s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1")
                             .then(Mono.fromCallable(() -> {
                                 String value = "invocation-" + invocations.incrementAndGet() + "-" + UUID.randomUUID();
                                 produced.add(value);
@@ -158,12 +159,12 @@ class LostCommitAcknowledgementTest {
             assertEquals(1, proxy.droppedCommits());
             assertEquals("08006", Failures.sqlState(e), "the cause is the lost connection");
             // ...but the server committed the step, output row included.
-            assertEquals(1, counter());
+            assertEquals(1, db().counter());
             assertEquals(1, outputRows(workflowId));
             // Re-running the workflow (the caller's own retry) returns the committed output, runs nothing.
             assertEquals(produced.get(0), inWorkflow(workflowId, step.apply(ds)).block(Duration.ofSeconds(10)));
             assertEquals(1, invocations.get());
-            assertEquals(1, counter());
+            assertEquals(1, db().counter());
             assertEquals(1, outputRows(workflowId));
             assertPoolDrained(noRetry);
         } finally {
@@ -184,7 +185,7 @@ class LostCommitAcknowledgementTest {
     void outsideAWorkflowALostCommitIsReportedAsUnknownAndNotRetried() throws Exception {
         AtomicInteger invocations = new AtomicInteger();
         Mono<String> step = ds.runTxStepAsync(DatasourceOptions.named("plain-bump"), String.class,
-                s -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1")
+                s -> s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1")
                         .then(Mono.fromCallable(() -> "invocation-" + invocations.incrementAndGet())));
 
         proxy.arm();
@@ -196,8 +197,8 @@ class LostCommitAcknowledgementTest {
         assertTrue(error.getMessage().contains("whether it committed is unknown"), error.getMessage());
         assertEquals(DatasourceException.class, error.getClass(), "not retried, so not RetriesExhaustedException");
         assertEquals(1, invocations.get(), "the function was not run again");
-        assertEquals(1, counter(), "the server committed the one invocation");
-        assertEquals(0, count("SELECT COUNT(*) FROM " + q("datasource_outputs")), "nothing recorded outside a workflow");
+        assertEquals(1, db().counter(), "the server committed the one invocation");
+        assertEquals(0, db().count("SELECT COUNT(*) FROM " + db().q("datasource_outputs")), "nothing recorded outside a workflow");
         assertPoolDrained();
     }
 
@@ -224,25 +225,13 @@ class LostCommitAcknowledgementTest {
         assertEquals(0, pool.getMetrics().orElseThrow().acquiredSize(), "every connection went back to the pool");
     }
 
-    private String q(String table) {
-        return "\"" + schema + "\"." + table;
-    }
 
-    private void exec(String sql) {
-        TestDatabases.exec(directUrl, sql);
-    }
 
-    private long count(String sql) {
-        return TestDatabases.queryLong(directUrl, sql);
-    }
 
-    private long counter() {
-        return count("SELECT n FROM " + q("counter") + " WHERE id = 1");
-    }
 
     private long outputRows(String workflowId) throws SQLException {
         try (Connection c = TestDatabases.jdbc(directUrl);
-                PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM " + q("datasource_outputs")
+                PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM " + db().q("datasource_outputs")
                         + " WHERE workflow_id = ? AND step_id = 0")) {
             ps.setString(1, workflowId);
             try (ResultSet rs = ps.executeQuery()) {
@@ -262,5 +251,10 @@ class LostCommitAcknowledgementTest {
                 return value;
             }
         }
+    }
+
+    /** This test's schema, for JDBC checks. */
+    private TestSchema db() {
+        return new TestSchema(directUrl, schema);
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.txstep.testing.TestDatabases;
+import dev.txstep.testing.TestSchema;
 import io.r2dbc.pool.ConnectionPool;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -50,10 +51,10 @@ class ServerSideKillTest {
                                 .withBackoff(Duration.ofMillis(10), Duration.ofMillis(200)))
                         .build())
                 .block(Duration.ofSeconds(30));
-        exec("CREATE TABLE " + q("counter") + " (id int PRIMARY KEY, n int NOT NULL)");
-        exec("INSERT INTO " + q("counter") + " VALUES (1, 0)");
+        db().exec("CREATE TABLE " + db().q("counter") + " (id int PRIMARY KEY, n int NOT NULL)");
+        db().exec("INSERT INTO " + db().q("counter") + " VALUES (1, 0)");
         // One row per attempt that wrote it, tagged with the attempt: shows whose writes survived.
-        exec("CREATE TABLE " + q("effects") + " (attempt int PRIMARY KEY)");
+        db().exec("CREATE TABLE " + db().q("effects") + " (attempt int PRIMARY KEY)");
     }
 
     @AfterEach
@@ -95,9 +96,9 @@ class ServerSideKillTest {
         int pid = firstPid.get(10, TimeUnit.SECONDS);
         assertTrue(terminate(pid), "pg_terminate_backend ended the step's backend " + pid);
         // Committed state right after the kill: the killed transaction's writes are gone, nothing recorded.
-        assertEquals(0, counter());
-        assertEquals(0, count("SELECT COUNT(*) FROM " + q("effects")));
-        assertEquals(0, count("SELECT COUNT(*) FROM " + q("datasource_outputs")));
+        assertEquals(0, db().counter());
+        assertEquals(0, db().count("SELECT COUNT(*) FROM " + db().q("effects")));
+        assertEquals(0, db().count("SELECT COUNT(*) FROM " + db().q("datasource_outputs")));
         killed.countDown();
 
         String result = running.get(20, TimeUnit.SECONDS);
@@ -142,9 +143,9 @@ class ServerSideKillTest {
         awaitSleeping(pid);
         assertTrue(terminate(pid), "pg_terminate_backend ended the step's backend " + pid);
         assertTrue(retryStarted.await(10, TimeUnit.SECONDS), "the step was retried after the kill");
-        assertEquals(0, counter(), "the killed attempt's increment was rolled back");
-        assertEquals(0, count("SELECT COUNT(*) FROM " + q("effects")), "and its effect row");
-        assertEquals(0, count("SELECT COUNT(*) FROM " + q("datasource_outputs")), "and nothing was recorded");
+        assertEquals(0, db().counter(), "the killed attempt's increment was rolled back");
+        assertEquals(0, db().count("SELECT COUNT(*) FROM " + db().q("effects")), "and its effect row");
+        assertEquals(0, db().count("SELECT COUNT(*) FROM " + db().q("datasource_outputs")), "and nothing was recorded");
         inspected.countDown();
 
         String result = running.get(20, TimeUnit.SECONDS);
@@ -160,19 +161,19 @@ class ServerSideKillTest {
             throws SQLException {
         assertEquals(2, attempts.get(), "the killed attempt was retried once");
         assertEquals("attempt-2:n=1", result, "the step returned the retry's output");
-        assertEquals(1, counter(), "exactly one increment survived");
-        assertEquals(1, count("SELECT COUNT(*) FROM " + q("effects")), "exactly one effect row");
-        assertEquals(0, count("SELECT COUNT(*) FROM " + q("effects") + " WHERE attempt = 1"),
+        assertEquals(1, db().counter(), "exactly one increment survived");
+        assertEquals(1, db().count("SELECT COUNT(*) FROM " + db().q("effects")), "exactly one effect row");
+        assertEquals(0, db().count("SELECT COUNT(*) FROM " + db().q("effects") + " WHERE attempt = 1"),
                 "none from the killed attempt");
-        assertEquals(1, count("SELECT COUNT(*) FROM " + q("datasource_outputs")), "exactly one output row");
-        String recorded = textFor("SELECT output FROM " + q("datasource_outputs")
+        assertEquals(1, db().count("SELECT COUNT(*) FROM " + db().q("datasource_outputs")), "exactly one output row");
+        String recorded = textFor("SELECT output FROM " + db().q("datasource_outputs")
                 + " WHERE workflow_id = ? AND step_id = 0 AND error IS NULL", workflowId);
         assertTrue(recorded.contains("attempt-2:n=1"), "the row holds the retry's output: " + recorded);
         // A replay returns the recorded output and runs nothing.
         assertEquals(result, inWorkflow(workflowId, ds.runTxStepAsync(
                 DatasourceOptions.named(stepName), String.class,
                 s -> Mono.error(new AssertionError("a recorded step must not run")))).block(Duration.ofSeconds(10)));
-        assertEquals(1, counter());
+        assertEquals(1, db().counter());
         ConnectionPool pool = (ConnectionPool) ds.connectionFactory();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (pool.getMetrics().orElseThrow().acquiredSize() != 0 && System.nanoTime() < deadline) {
@@ -182,8 +183,8 @@ class ServerSideKillTest {
     }
 
     private Mono<Long> writeEffects(TxSession s, int attempt) {
-        return s.execute("INSERT INTO " + q("effects") + " VALUES ($1)", attempt)
-                .then(s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1"));
+        return s.execute("INSERT INTO " + db().q("effects") + " VALUES ($1)", attempt)
+                .then(s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1"));
     }
 
     private static Mono<Integer> pid(TxSession s) {
@@ -191,7 +192,7 @@ class ServerSideKillTest {
     }
 
     private Mono<Integer> counterIn(TxSession s) {
-        return s.query("SELECT n FROM " + q("counter") + " WHERE id = 1", (row, meta) -> row.get(0, Integer.class))
+        return s.query("SELECT n FROM " + db().q("counter") + " WHERE id = 1", (row, meta) -> row.get(0, Integer.class))
                 .single();
     }
 
@@ -228,21 +229,9 @@ class ServerSideKillTest {
         }
     }
 
-    private String q(String table) {
-        return "\"" + schema + "\"." + table;
-    }
 
-    private void exec(String sql) {
-        TestDatabases.exec(url, sql);
-    }
 
-    private long count(String sql) {
-        return TestDatabases.queryLong(url, sql);
-    }
 
-    private long counter() {
-        return count("SELECT n FROM " + q("counter") + " WHERE id = 1");
-    }
 
     private String textFor(String sql, String param) throws SQLException {
         try (Connection c = TestDatabases.jdbc(url); PreparedStatement ps = c.prepareStatement(sql)) {
@@ -252,5 +241,10 @@ class ServerSideKillTest {
                 return rs.getString(1);
             }
         }
+    }
+
+    /** This test's schema, for JDBC checks. */
+    private TestSchema db() {
+        return new TestSchema(url, schema);
     }
 }

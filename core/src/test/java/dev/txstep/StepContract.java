@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.txstep.testing.TestDatabases;
+import dev.txstep.testing.TestSchema;
 import io.r2dbc.pool.ConnectionPool;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -44,9 +45,9 @@ abstract class StepContract {
         schema = TestDatabases.uniqueSchema("t");
         ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).maxPoolSize(8)
                 .retryPolicy(RetryPolicy.defaults().withMaxAttempts(20)).build()).block();
-        exec("CREATE TABLE " + q("counter") + " (id INT PRIMARY KEY, n INT NOT NULL)");
-        exec("INSERT INTO " + q("counter") + " VALUES (1, 0)");
-        exec("CREATE TABLE " + q("effects") + " (id VARCHAR(64) PRIMARY KEY, note VARCHAR(200))");
+        db().exec("CREATE TABLE " + db().q("counter") + " (id INT PRIMARY KEY, n INT NOT NULL)");
+        db().exec("INSERT INTO " + db().q("counter") + " VALUES (1, 0)");
+        db().exec("CREATE TABLE " + db().q("effects") + " (id VARCHAR(64) PRIMARY KEY, note VARCHAR(200))");
     }
 
     @AfterEach
@@ -59,36 +60,21 @@ abstract class StepContract {
 
     // ---- helpers ----
 
-    protected String q(String table) {
-        return "\"" + schema + "\"." + table;
-    }
 
-    protected String outputs() {
-        return q("datasource_outputs");
-    }
 
-    protected void exec(String sql) {
-        TestDatabases.exec(url, sql);
-    }
 
-    protected long count(String sql) {
-        return TestDatabases.queryLong(url, sql);
-    }
 
-    protected long counter() {
-        return count("SELECT n FROM " + q("counter") + " WHERE id = 1");
-    }
 
     protected long recorded(String workflowId) {
-        return count("SELECT COUNT(*) FROM " + outputs() + " WHERE workflow_id = '" + workflowId + "'");
+        return db().count("SELECT COUNT(*) FROM " + db().outputs() + " WHERE workflow_id = '" + workflowId + "'");
     }
 
     /** A step that bumps the counter, writes one effect row and returns the counter's new value. */
     protected Mono<Integer> bump(String name) {
         return ds.runTxStepAsync(DatasourceOptions.named(name), s -> s.execute(
-                        "UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1")
-                .then(s.execute("INSERT INTO " + q("effects") + " VALUES ($1, $2)", UUID.randomUUID().toString(), name))
-                .then(s.query("SELECT n FROM " + q("counter") + " WHERE id = 1", (row, meta) -> row.get(0, Integer.class))
+                        "UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1")
+                .then(s.execute("INSERT INTO " + db().q("effects") + " VALUES ($1, $2)", UUID.randomUUID().toString(), name))
+                .then(s.query("SELECT n FROM " + db().q("counter") + " WHERE id = 1", (row, meta) -> row.get(0, Integer.class))
                         .single()));
     }
 
@@ -102,22 +88,22 @@ abstract class StepContract {
     void bareRunOutsideAWorkflowCommitsAndRecordsNothing() {
         Integer n = bump("bare").block();
         assertEquals(1, n);
-        assertEquals(1, counter());
-        assertEquals(0, count("SELECT COUNT(*) FROM " + outputs()));
+        assertEquals(1, db().counter());
+        assertEquals(0, db().count("SELECT COUNT(*) FROM " + db().outputs()));
     }
 
     @Test
     void wrappedFunctionRunsAsAStepPerCall() {
         var add = ds.<Integer, Long>transaction(DatasourceOptions.named("add"),
-                (s, by) -> s.execute("UPDATE " + q("counter") + " SET n = n + $1 WHERE id = 1", by));
+                (s, by) -> s.execute("UPDATE " + db().q("counter") + " SET n = n + $1 WHERE id = 1", by));
         String id = wf();
         Long updated = inWorkflow(id, add.apply(5).then(add.apply(7))).block();
         assertEquals(1L, updated);
-        assertEquals(12, counter());
+        assertEquals(12, db().counter());
         assertEquals(2, recorded(id));
         // replay: the wrapped function does not run again
         inWorkflow(id, add.apply(5).then(add.apply(7))).block();
-        assertEquals(12, counter());
+        assertEquals(12, db().counter());
         assertEquals(2, recorded(id));
     }
 
@@ -154,11 +140,11 @@ abstract class StepContract {
         Long updated = inWorkflow(id, ds.runTxStepAsync(DatasourceOptions.named("via-session"),
                         s -> ds.sqlSession().flatMap(session -> {
                             assertTrue(session == s, "sqlSession() is the step's own session");
-                            return session.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1");
+                            return session.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1");
                         })))
                 .block();
         assertEquals(1L, updated);
-        assertEquals(1, counter());
+        assertEquals(1, db().counter());
     }
 
     @Test
@@ -169,13 +155,13 @@ abstract class StepContract {
         List<Integer> second = inWorkflow(id, workflow).block();
         assertEquals(List.of(1, 2, 3), first);
         assertEquals(first, second, "replay returns the recorded outputs");
-        assertEquals(3, counter(), "each step's effect happened once");
-        assertEquals(3, count("SELECT COUNT(*) FROM " + q("effects")));
+        assertEquals(3, db().counter(), "each step's effect happened once");
+        assertEquals(3, db().count("SELECT COUNT(*) FROM " + db().q("effects")));
         assertEquals(3, recorded(id));
         assertEquals(List.of(0L, 1L, 2L), List.of(
-                count("SELECT MIN(step_id) FROM " + outputs() + " WHERE workflow_id = '" + id + "'"),
-                count("SELECT step_id FROM " + outputs() + " WHERE workflow_id = '" + id + "' AND step_name = 'step1'"),
-                count("SELECT MAX(step_id) FROM " + outputs() + " WHERE workflow_id = '" + id + "'")));
+                db().count("SELECT MIN(step_id) FROM " + db().outputs() + " WHERE workflow_id = '" + id + "'"),
+                db().count("SELECT step_id FROM " + db().outputs() + " WHERE workflow_id = '" + id + "' AND step_name = 'step1'"),
+                db().count("SELECT MAX(step_id) FROM " + db().outputs() + " WHERE workflow_id = '" + id + "'")));
     }
 
     @Test
@@ -191,7 +177,7 @@ abstract class StepContract {
                 Mono<List<String>> workflow = Flux.range(0, 3).concatMap(i -> strict.runTxStepAsync(
                         new DatasourceOptions("s" + i, level), s -> s.query(strict.engine().dialect()
                                 .currentIsolationLevelQuery(), (row, meta) -> row.get(0, String.class)).single()
-                                .flatMap(seen -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1")
+                                .flatMap(seen -> s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1")
                                         .thenReturn(seen.toLowerCase(java.util.Locale.ROOT)))))
                         .collectList();
                 String expected = isolationNames().get(level);
@@ -199,7 +185,7 @@ abstract class StepContract {
                 assertEquals(List.of(expected, expected, expected), inWorkflow(id, workflow).block(), "replay " + level);
                 assertEquals(3, recorded(id));
             }
-            assertEquals(9, counter(), "three steps per level, each once");
+            assertEquals(9, db().counter(), "three steps per level, each once");
         } finally {
             strict.close().block();
         }
@@ -210,15 +196,15 @@ abstract class StepContract {
         // Workflow ids, step names and outputs are sent as SQL literals (see PostgresDialect.literal):
         // quotes, dollar tags, backslashes and statement separators must arrive as they were.
         List<String> hostile = List.of("it's", "$$", "$t1$", "$t$ ; DROP TABLE x; --", "back\\slash \\' end",
-                "'); DELETE FROM " + q("counter") + "; --", "tab\tnew\nline", "émoji ✓ 🚀", "\"quoted\"");
+                "'); DELETE FROM " + db().q("counter") + "; --", "tab\tnew\nline", "émoji ✓ 🚀", "\"quoted\"");
         for (String text : hostile) {
             String id = "wf-" + text + "-" + UUID.randomUUID();
             Mono<String> step = ds.runTxStepAsync(DatasourceOptions.named("name " + text),
-                    s -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1").thenReturn(text));
+                    s -> s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1").thenReturn(text));
             assertEquals(text, inWorkflow(id, step).block(), "first run of " + text);
             assertEquals(text, inWorkflow(id, step).block(), "replay of " + text);
             try (var c = TestDatabases.jdbc(url); var st = c.prepareStatement("SELECT step_name, output FROM "
-                    + outputs() + " WHERE workflow_id = ? AND step_id = 0")) {
+                    + db().outputs() + " WHERE workflow_id = ? AND step_id = 0")) {
                 st.setString(1, id);
                 var rs = st.executeQuery();
                 assertTrue(rs.next(), "recorded under the exact id " + id);
@@ -229,8 +215,8 @@ abstract class StepContract {
                 throw new AssertionError(e);
             }
         }
-        assertEquals(hostile.size(), counter(), "each step ran once");
-        assertEquals(hostile.size(), count("SELECT COUNT(*) FROM " + outputs()));
+        assertEquals(hostile.size(), db().counter(), "each step ran once");
+        assertEquals(hostile.size(), db().count("SELECT COUNT(*) FROM " + db().outputs()));
     }
 
     @Test
@@ -239,7 +225,7 @@ abstract class StepContract {
         inWorkflow(id, bump("a").then(bump("b"))).block();
         List<Integer> all = inWorkflow(id, Flux.concat(bump("a"), bump("b"), bump("c"), bump("d")).collectList()).block();
         assertEquals(List.of(1, 2, 3, 4), all);
-        assertEquals(4, counter());
+        assertEquals(4, db().counter());
         assertEquals(4, recorded(id));
     }
 
@@ -247,11 +233,11 @@ abstract class StepContract {
     void anEmptyOutputReplaysAsEmpty() {
         String id = wf();
         Mono<Object> empty = ds.runTxStepAsync(DatasourceOptions.named("empty"),
-                s -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1").then(Mono.empty()));
+                s -> s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1").then(Mono.empty()));
         assertNull(inWorkflow(id, empty).block());
         assertNull(inWorkflow(id, empty).block());
-        assertEquals(1, counter());
-        assertEquals(1, count("SELECT COUNT(*) FROM " + outputs() + " WHERE workflow_id = '" + id + "' AND output IS NULL"));
+        assertEquals(1, db().counter());
+        assertEquals(1, db().count("SELECT COUNT(*) FROM " + db().outputs() + " WHERE workflow_id = '" + id + "' AND output IS NULL"));
     }
 
     @Test
@@ -260,7 +246,7 @@ abstract class StepContract {
         AtomicInteger calls = new AtomicInteger();
         Mono<Long> failing = ds.runTxStepAsync(DatasourceOptions.named("fails"), s -> {
             calls.incrementAndGet();
-            return s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1")
+            return s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1")
                     .then(Mono.error(new IllegalStateException("insufficient funds")));
         });
         IllegalStateException first = assertThrows(IllegalStateException.class, () -> inWorkflow(id, failing).block());
@@ -270,16 +256,16 @@ abstract class StepContract {
         assertEquals("insufficient funds", replayed.errorMessage());
         assertInstanceOf(IllegalStateException.class, replayed.getCause());
         assertEquals(1, calls.get(), "the function ran once");
-        assertEquals(0, counter(), "its writes were rolled back");
-        assertEquals(1, count("SELECT COUNT(*) FROM " + outputs() + " WHERE workflow_id = '" + id + "' AND error IS NOT NULL"));
+        assertEquals(0, db().counter(), "its writes were rolled back");
+        assertEquals(1, db().count("SELECT COUNT(*) FROM " + db().outputs() + " WHERE workflow_id = '" + id + "' AND error IS NOT NULL"));
     }
 
     @Test
     void theFunctionsOwnConstraintViolationIsItsRecordedError() {
         String id = wf();
-        exec("INSERT INTO " + q("effects") + " VALUES ('taken', 'x')");
+        db().exec("INSERT INTO " + db().q("effects") + " VALUES ('taken', 'x')");
         Mono<Long> duplicate = ds.runTxStepAsync(DatasourceOptions.named("dup"),
-                s -> s.execute("INSERT INTO " + q("effects") + " VALUES ('taken', 'y')"));
+                s -> s.execute("INSERT INTO " + db().q("effects") + " VALUES ('taken', 'y')"));
         Throwable first = assertThrows(RuntimeException.class, () -> inWorkflow(id, duplicate).block());
         assertEquals("23505", dev.txstep.internal.Failures.sqlState(first));
         assertThrows(RecordedStepException.class, () -> inWorkflow(id, duplicate).block());
@@ -295,7 +281,7 @@ abstract class StepContract {
         assertEquals(new StepKey(id, 0), e.key());
         assertEquals("original", e.recordedName());
         assertEquals("renamed", e.requestedName());
-        assertEquals(1, counter());
+        assertEquals(1, db().counter());
     }
 
     @Test
@@ -303,15 +289,15 @@ abstract class StepContract {
         String id = wf();
         // The function writes, then returns a value that cannot be serialized: the step must roll back.
         Mono<Object> unserializable = ds.runTxStepAsync(DatasourceOptions.named("unserializable"),
-                s -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1").thenReturn(new Object()));
+                s -> s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1").thenReturn(new Object()));
         assertThrows(OutputSerializationException.class, () -> inWorkflow(id, unserializable).block());
-        assertEquals(0, counter());
+        assertEquals(0, db().counter());
         assertEquals(0, recorded(id));
         // A publisher of two values fails the step the same way.
         Mono<Object> two = ds.runTxStepAsync(DatasourceOptions.named("two"),
-                s -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1").thenMany(Flux.just(1, 2)));
+                s -> s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1").thenMany(Flux.just(1, 2)));
         assertThrows(InvalidInputException.class, () -> inWorkflow(id, two).block());
-        assertEquals(0, counter());
+        assertEquals(0, db().counter());
         assertEquals(0, recorded(id));
     }
 
@@ -328,25 +314,25 @@ abstract class StepContract {
             String id = wf();
             all.add(inWorkflow(id, ds.<Integer>runTxStepAsync(DatasourceOptions.named("rmw"), s -> {
                 attempts.incrementAndGet();
-                return s.query("SELECT n FROM " + q("counter") + " WHERE id = 1", (row, meta) -> row.get(0, Integer.class))
+                return s.query("SELECT n FROM " + db().q("counter") + " WHERE id = 1", (row, meta) -> row.get(0, Integer.class))
                         .single()
                         .flatMap(n -> {
                             allRead.countDown();
                             // Let every first attempt read before any writes, so conflicts are certain.
                             return Mono.fromCallable(() -> allRead.await(2, TimeUnit.SECONDS))
                                     .subscribeOn(Schedulers.boundedElastic())
-                                    .then(s.execute("UPDATE " + q("counter") + " SET n = $1 WHERE id = 1", n + 1))
+                                    .then(s.execute("UPDATE " + db().q("counter") + " SET n = $1 WHERE id = 1", n + 1))
                                     .thenReturn(n + 1);
                         });
             })).subscribeOn(Schedulers.parallel()));
         }
         List<Integer> results = Flux.merge(all).collectList().block(Duration.ofSeconds(60));
         assertEquals(steps, results.size());
-        assertEquals(steps, counter(), "every successful step incremented once");
+        assertEquals(steps, db().counter(), "every successful step incremented once");
         assertTrue(attempts.get() > steps, "serialization failures happened and were retried: attempts=" + attempts.get());
-        assertEquals(0, count("SELECT COUNT(*) FROM " + outputs() + " WHERE error IS NOT NULL"),
+        assertEquals(0, db().count("SELECT COUNT(*) FROM " + db().outputs() + " WHERE error IS NOT NULL"),
                 "no serialization failure was recorded as a step error");
-        assertEquals(steps, count("SELECT COUNT(*) FROM " + outputs()));
+        assertEquals(steps, db().count("SELECT COUNT(*) FROM " + db().outputs()));
     }
 
     @Test
@@ -358,8 +344,8 @@ abstract class StepContract {
                         inWorkflow(id, workflow).subscribeOn(Schedulers.parallel()))
                 .collectList().block(Duration.ofSeconds(60));
         assertEquals(results.get(0), results.get(1), "both executors return the same outputs");
-        assertEquals(20, counter(), "each step's effect happened once");
-        assertEquals(20, count("SELECT COUNT(*) FROM " + q("effects")));
+        assertEquals(20, db().counter(), "each step's effect happened once");
+        assertEquals(20, db().count("SELECT COUNT(*) FROM " + db().q("effects")));
         assertEquals(20, recorded(id));
     }
 
@@ -370,15 +356,15 @@ abstract class StepContract {
             String id = wf();
             CountDownLatch inside = new CountDownLatch(1);
             var subscription = inWorkflow(id, ds.runTxStepAsync(DatasourceOptions.named("slow"),
-                    s -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1")
+                    s -> s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1")
                             .doOnSuccess(x -> inside.countDown())
                             .then(Mono.delay(Duration.ofSeconds(30))))).subscribe();
             assertTrue(inside.await(10, TimeUnit.SECONDS));
             subscription.dispose();
         }
         waitUntil(() -> pool.getMetrics().orElseThrow().acquiredSize() == 0, "all connections released");
-        assertEquals(0, counter(), "cancelled steps rolled back");
-        assertEquals(0, count("SELECT COUNT(*) FROM " + outputs()));
+        assertEquals(0, db().counter(), "cancelled steps rolled back");
+        assertEquals(0, db().count("SELECT COUNT(*) FROM " + db().outputs()));
         // The pool still works.
         assertEquals(1, bump("after").block());
     }
@@ -401,13 +387,13 @@ abstract class StepContract {
     void closeRefusesNewStepsAndWaitsForRunningOnes() throws Exception {
         CountDownLatch inside = new CountDownLatch(1);
         var running = ds.runTxStepAsync(DatasourceOptions.named("long"),
-                s -> s.execute("UPDATE " + q("counter") + " SET n = n + 1 WHERE id = 1")
+                s -> s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1")
                         .doOnSuccess(x -> inside.countDown())
                         .then(Mono.delay(Duration.ofMillis(300))).thenReturn(1)).toFuture();
         assertTrue(inside.await(10, TimeUnit.SECONDS));
         ds.close().block(Duration.ofSeconds(30));
         assertEquals(1, running.get(10, TimeUnit.SECONDS), "the running step finished");
-        assertEquals(1, counter());
+        assertEquals(1, db().counter());
         assertThrows(DatasourceClosedException.class, () -> bump("late").block());
         ds = null;
     }
@@ -425,5 +411,10 @@ abstract class StepContract {
                 throw new AssertionError(e);
             }
         }
+    }
+
+    /** This test's schema, for JDBC checks. */
+    protected TestSchema db() {
+        return new TestSchema(url, schema);
     }
 }

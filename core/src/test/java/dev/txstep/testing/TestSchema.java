@@ -1,0 +1,37 @@
+package dev.txstep.testing;
+
+/**
+ * A test's own schema in a test database, and the JDBC helpers tests use to check it: qualified
+ * names, statements, counts. Tests keep a {@code counter} table with one row ({@code id = 1}) whose
+ * {@code n} their steps increment: {@link #counter()} reads it.
+ *
+ * @param url  the database's R2DBC URL
+ * @param name the schema's name (a plain identifier, used quoted)
+ */
+public record TestSchema(String url, String name) {
+
+    /** A table of this schema, quoted and qualified. */
+    public String q(String table) {
+        return "\"" + name + "\"." + table;
+    }
+
+    /** txstep's output table in this schema. */
+    public String outputs() {
+        return q("datasource_outputs");
+    }
+
+    /** Runs one statement over JDBC. */
+    public void exec(String sql) {
+        TestDatabases.exec(url, sql);
+    }
+
+    /** The single long value a query returns, over JDBC. */
+    public long count(String sql) {
+        return TestDatabases.queryLong(url, sql);
+    }
+
+    /** The value of the tests' counter row. */
+    public long counter() {
+        return count("SELECT n FROM " + q("counter") + " WHERE id = 1");
+    }
+}
