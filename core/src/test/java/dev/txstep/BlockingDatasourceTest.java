@@ -101,8 +101,7 @@ abstract class BlockingDatasourceTest {
                         .withBackoff(Duration.ofMillis(1), Duration.ofMillis(50)))
                 .build()).block(Duration.ofSeconds(60));
         ds = BlockingDatasource.wrap(async);
-        db().exec("CREATE TABLE " + db().q("counter") + " (id INT PRIMARY KEY, n INT NOT NULL)");
-        db().exec("INSERT INTO " + db().q("counter") + " VALUES (1, 0)");
+        db().createCounter();
         db().exec("CREATE TABLE " + db().q("effects") + " (id VARCHAR(64) PRIMARY KEY, note VARCHAR(200))");
     }
 

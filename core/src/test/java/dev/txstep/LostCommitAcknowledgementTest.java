@@ -77,8 +77,7 @@ class LostCommitAcknowledgementTest {
                                 .withBackoff(Duration.ofMillis(10), Duration.ofMillis(200)))
                         .build())
                 .block(Duration.ofSeconds(30));
-        db().exec("CREATE TABLE " + db().q("counter") + " (id int PRIMARY KEY, n int NOT NULL)");
-        db().exec("INSERT INTO " + db().q("counter") + " VALUES (1, 0)");
+        db().createCounter();
     }
 
     @AfterEach

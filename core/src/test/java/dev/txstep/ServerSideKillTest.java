@@ -51,8 +51,7 @@ class ServerSideKillTest {
                                 .withBackoff(Duration.ofMillis(10), Duration.ofMillis(200)))
                         .build())
                 .block(Duration.ofSeconds(30));
-        db().exec("CREATE TABLE " + db().q("counter") + " (id int PRIMARY KEY, n int NOT NULL)");
-        db().exec("INSERT INTO " + db().q("counter") + " VALUES (1, 0)");
+        db().createCounter();
         // One row per attempt that wrote it, tagged with the attempt: shows whose writes survived.
         db().exec("CREATE TABLE " + db().q("effects") + " (attempt int PRIMARY KEY)");
     }

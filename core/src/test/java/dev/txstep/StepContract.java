@@ -45,8 +45,7 @@ abstract class StepContract {
         schema = TestDatabases.uniqueSchema("t");
         ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).maxPoolSize(8)
                 .retryPolicy(RetryPolicy.defaults().withMaxAttempts(20)).build()).block();
-        db().exec("CREATE TABLE " + db().q("counter") + " (id INT PRIMARY KEY, n INT NOT NULL)");
-        db().exec("INSERT INTO " + db().q("counter") + " VALUES (1, 0)");
+        db().createCounter();
         db().exec("CREATE TABLE " + db().q("effects") + " (id VARCHAR(64) PRIMARY KEY, note VARCHAR(200))");
     }
 

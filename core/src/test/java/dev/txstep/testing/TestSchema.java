@@ -30,6 +30,12 @@ public record TestSchema(String url, String name) {
         return TestDatabases.queryLong(url, sql);
     }
 
+    /** Creates the tests' counter table with its one row at 0. */
+    public void createCounter() {
+        exec("CREATE TABLE " + q("counter") + " (id INT PRIMARY KEY, n INT NOT NULL)");
+        exec("INSERT INTO " + q("counter") + " VALUES (1, 0)");
+    }
+
     /** The value of the tests' counter row. */
     public long counter() {
         return count("SELECT n FROM " + q("counter") + " WHERE id = 1");
