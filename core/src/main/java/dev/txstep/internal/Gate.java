@@ -29,10 +29,6 @@ final class Gate {
         }
     }
 
-    boolean isClosed() {
-        return closed;
-    }
-
     /** Refuses new steps; completes when the admitted ones have finished. */
     Mono<Void> close() {
         closed = true;

@@ -39,11 +39,6 @@ public final class OutputStore {
                 + " WHERE workflow_id = $1 AND step_id = $2";
     }
 
-    /** The quoted, schema-qualified table name. */
-    public String table() {
-        return table;
-    }
-
     /**
      * On a connection of the caller's, for the first step of a workflow execution: the workflow's
      * recorded step ids, the step's own row if it is recorded, and the step's transaction begun

@@ -112,11 +112,6 @@ public final class StepEngine {
         return gate.close();
     }
 
-    /** Whether {@link #close()} was called. */
-    public boolean isClosed() {
-        return gate.isClosed();
-    }
-
     private <R> Mono<Optional<Object>> recordedStep(WorkflowScope scope, StepKey key, StepSpec spec,
             Function<TxSession, ? extends Publisher<R>> fn) {
         RecordedSteps recorded = scope.executionState(this, owner -> new RecordedSteps());
