@@ -15,9 +15,10 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * The SQL on {@code datasource_outputs}. Reads run outside any step transaction, on their own
- * pooled connection in auto-commit mode: reading the table inside a SERIALIZABLE step would take
- * a predicate lock that turns concurrent steps into serialization failures.
+ * The SQL on {@code datasource_outputs}. Reads never run inside a SERIALIZABLE step transaction:
+ * there a read would take a predicate lock that turns concurrent steps into serialization
+ * failures. A single row is read on its own pooled connection in auto-commit mode; the
+ * execution's recorded ids are read by its first step as it begins (see {@link #loadThenBegin}).
  */
 public final class OutputStore {
 

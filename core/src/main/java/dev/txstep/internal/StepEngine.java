@@ -31,7 +31,7 @@ import reactor.util.retry.Retry;
 /**
  * Runs transaction steps. In a workflow:
  * <ol>
- *   <li>Find out whether the step is recorded, outside any step transaction: from the recorded ids
+ *   <li>Find out whether the step is recorded, never inside a SERIALIZABLE transaction: from the recorded ids
  *       the execution's first step loaded (in the same round trip as its {@code BEGIN}, on its
  *       own connection), and, on a retry, by reading the step's row.</li>
  *   <li>If it is: check its name, return its output or raise its error. Nothing runs.</li>
