@@ -31,9 +31,9 @@ import reactor.util.retry.Retry;
 /**
  * Runs transaction steps. In a workflow:
  * <ol>
- *   <li>Find out whether the step is recorded, never inside a SERIALIZABLE transaction: from the recorded ids
- *       the execution's first step loaded (in the same round trip as its {@code BEGIN}, on its
- *       own connection), and, on a retry, by reading the step's row.</li>
+ *   <li>Find out whether the step is recorded, never reading inside a SERIALIZABLE transaction:
+ *       from the recorded ids the execution's first step loaded on its own connection as it began
+ *       (see {@link Dialect#loadThenBegin}), and, on a retry, by reading the step's row.</li>
  *   <li>If it is: check its name, return its output or raise its error. Nothing runs.</li>
  *   <li>Else: begin at the isolation level, run the function, serialize its value, insert the
  *       output row and commit — one transaction on one connection.</li>
