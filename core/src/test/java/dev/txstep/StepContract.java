@@ -195,7 +195,8 @@ abstract class StepContract {
         // Workflow ids, step names and outputs are sent as SQL literals (see PostgresDialect.literal):
         // quotes, dollar tags, backslashes and statement separators must arrive as they were.
         List<String> hostile = List.of("it's", "$$", "$t1$", "$t$ ; DROP TABLE x; --", "back\\slash \\' end",
-                "'); DELETE FROM " + db().q("counter") + "; --", "tab\tnew\nline", "émoji ✓ 🚀", "\"quoted\"");
+                "'); DELETE FROM " + db().q("counter") + "; --", "tab\tnew\nline", "émoji ✓ 🚀", "\"quoted\"",
+                "costs $1 or $2", "what?", ":name");
         for (String text : hostile) {
             String id = "wf-" + text + "-" + UUID.randomUUID();
             Mono<String> step = ds.runTxStepAsync(DatasourceOptions.named("name " + text),
