@@ -7,7 +7,6 @@ import dev.txstep.NoTransactionException;
 import dev.txstep.NonDeterminismException;
 import dev.txstep.OutputSerializationException;
 import dev.txstep.RecordedStepException;
-import dev.txstep.RetriesExhaustedException;
 import dev.txstep.RetryPolicy;
 import dev.txstep.Serializer;
 import dev.txstep.StepKey;
@@ -17,7 +16,6 @@ import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import java.util.BitSet;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
@@ -26,7 +24,6 @@ import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
-import reactor.util.retry.Retry;
 
 /**
  * Runs transaction steps. In a workflow:
@@ -55,7 +52,7 @@ public final class StepEngine {
     private final Dialect dialect;
     private final OutputStore store;
     private final Serializer serializer;
-    private final RetryPolicy retryPolicy;
+    private final Retrying retrying;
     private final Gate gate = new Gate();
     /** This engine's key for the running step's session in a Reactor context. */
     private final Object sessionKey = new Object();
@@ -73,7 +70,7 @@ public final class StepEngine {
         this.dialect = dialect;
         this.store = store;
         this.serializer = serializer;
-        this.retryPolicy = retryPolicy;
+        this.retrying = new Retrying(retryPolicy, error -> Failures.isRetryable(error, dialect));
     }
 
     /** The dialect in use. */
@@ -115,9 +112,8 @@ public final class StepEngine {
     private <R> Mono<Optional<Object>> recordedStep(WorkflowScope scope, StepKey key, StepSpec spec,
             Function<TxSession, ? extends Publisher<R>> fn) {
         RecordedSteps recorded = scope.executionState(this, owner -> new RecordedSteps());
-        AtomicInteger attempts = new AtomicInteger();
-        return Mono.defer(() -> {
-            if (attempts.getAndIncrement() > 0) {
+        return retrying.run(key::toString, attempt -> {
+            if (attempt > 1) {
                 // A retry reads the row: its failed attempt may have committed (a lost
                 // acknowledgement) or lost a race to another executor.
                 return readThenRun(key, spec, fn);
@@ -134,7 +130,7 @@ public final class StepEngine {
             return recorded.awaitLoad()
                     .flatMap(ids -> ids.get(key.stepId()) ? readThenRun(key, spec, fn) : execute(key, spec, fn, null))
                     .switchIfEmpty(Mono.defer(() -> readThenRun(key, spec, fn)));
-        }).retryWhen(retry(key.toString())).onErrorMap(StepFailure.class, Throwable::getCause);
+        }).onErrorMap(StepFailure.class, Throwable::getCause);
     }
 
     /** Reads the step's row: replays it if present, else runs the step. */
@@ -148,11 +144,17 @@ public final class StepEngine {
     }
 
     private <R> Mono<Optional<Object>> plainStep(StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
+        return retrying.run(() -> "'" + spec.name() + "' (outside a workflow)", attempt -> plainAttempt(spec, fn))
+                .onErrorMap(StepFailure.class, Throwable::getCause);
+    }
+
+    /** One attempt of a step outside a workflow: begin, run, commit; nothing recorded. */
+    private <R> Mono<Optional<Object>> plainAttempt(StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
         return Mono.usingWhen(connections.create(),
                         conn -> dialect.begin(conn, spec.level())
                                 .then(transact(conn, null, spec, fn))
                                 .flatMap(value -> Mono.from(conn.commitTransaction())
-                                        .onErrorMap(error -> isLostDuringCommit(error), error -> new DatasourceException(
+                                        .onErrorMap(this::isLostDuringCommit, error -> new DatasourceException(
                                                 "the connection was lost while step '" + spec.name() + "' (outside a"
                                                 + " workflow) was committing: whether it committed is unknown, so it is"
                                                 + " not retried. Run it in a workflow to make it exactly-once", error))
@@ -160,9 +162,7 @@ public final class StepEngine {
                         this::release, (conn, error) -> rollbackAndRelease(conn), this::rollbackAndRelease)
                 // A function error is final unless the database reported it as transient.
                 .onErrorMap(StepFailure.FunctionFailed.class, failure -> Failures.isRetryableFromFunction(
-                        failure.getCause(), dialect) ? failure.getCause() : failure)
-                .retryWhen(retry("'" + spec.name() + "' (outside a workflow)"))
-                .onErrorMap(StepFailure.class, Throwable::getCause);
+                        failure.getCause(), dialect) ? failure.getCause() : failure);
     }
 
     /**
@@ -346,20 +346,6 @@ public final class StepEngine {
                     + value.getClass().getName() + ", not the " + spec.type().getName() + " the caller asked for");
         }
         return (R) value;
-    }
-
-    private Retry retry(String step) {
-        RetryPolicy policy = retryPolicy;
-        return Retry.backoff(policy.maxAttempts() - 1L, policy.initialBackoff())
-                .maxBackoff(policy.maxBackoff())
-                .jitter(policy.jitter())
-                .filter(error -> Failures.isRetryable(error, dialect))
-                .doBeforeRetry(signal -> LOG.debug("retrying step {} after {}", step, signal.failure().toString()))
-                .onRetryExhaustedThrow((spec, signal) -> {
-                    LOG.warn("step {} gave up after {} attempts: {}", step, signal.totalRetries() + 1,
-                            signal.failure().toString());
-                    return new RetriesExhaustedException(step, (int) signal.totalRetries() + 1, signal.failure());
-                });
     }
 
     private Mono<Void> release(Connection conn) {
