@@ -46,6 +46,16 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
     }
 
     /**
+     * A builder starting from the defaults, in the style of r2dbc-pool's configuration builders:
+     * each method checks its argument at once.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
      * The default: 10 attempts, backoff from 10 ms up to 2 s, jitter 0.5.
      *
      * @return the default policy
@@ -86,5 +96,90 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
      */
     public RetryPolicy withJitter(double jitterFactor) {
         return new RetryPolicy(maxAttempts, initialBackoff, maxBackoff, jitterFactor);
+    }
+
+    /**
+     * Builds a {@link RetryPolicy}. Each method validates its argument at once and throws
+     * {@link InvalidConfigurationException} naming the setting; {@link #build()} checks them
+     * together. Not thread-safe.
+     */
+    public static final class Builder {
+
+        private int maxAttempts = DEFAULTS.maxAttempts;
+        private Duration initialBackoff = DEFAULTS.initialBackoff;
+        private Duration maxBackoff = DEFAULTS.maxBackoff;
+        private double jitter = DEFAULTS.jitter;
+
+        private Builder() {
+        }
+
+        /**
+         * Attempts in all, the first included. Defaults to 10; at least 1.
+         *
+         * @param attempts the number of attempts
+         * @return this builder
+         * @throws InvalidConfigurationException if less than 1
+         */
+        public Builder maxAttempts(int attempts) {
+            if (attempts < 1) {
+                throw new InvalidConfigurationException("retry maxAttempts must be at least 1, was " + attempts);
+            }
+            this.maxAttempts = attempts;
+            return this;
+        }
+
+        /**
+         * The wait before the first retry. Defaults to 10 ms; must be positive.
+         *
+         * @param backoff the first wait
+         * @return this builder
+         * @throws InvalidConfigurationException if null, zero or negative
+         */
+        public Builder initialBackoff(Duration backoff) {
+            if (backoff == null || backoff.isNegative() || backoff.isZero()) {
+                throw new InvalidConfigurationException("retry initialBackoff must be positive, was " + backoff);
+            }
+            this.initialBackoff = backoff;
+            return this;
+        }
+
+        /**
+         * The longest wait. Defaults to 2 s; must be positive and, at {@link #build()}, at least the
+         * initial backoff.
+         *
+         * @param backoff the longest wait
+         * @return this builder
+         * @throws InvalidConfigurationException if null, zero or negative
+         */
+        public Builder maxBackoff(Duration backoff) {
+            if (backoff == null || backoff.isNegative() || backoff.isZero()) {
+                throw new InvalidConfigurationException("retry maxBackoff must be positive, was " + backoff);
+            }
+            this.maxBackoff = backoff;
+            return this;
+        }
+
+        /**
+         * The randomized share of each wait. Defaults to 0.5; from 0 to 1.
+         *
+         * @param factor the jitter
+         * @return this builder
+         * @throws InvalidConfigurationException if outside [0, 1]
+         */
+        public Builder jitter(double factor) {
+            if (!(factor >= 0.0 && factor <= 1.0)) {
+                throw new InvalidConfigurationException("retry jitter must be between 0 and 1, was " + factor);
+            }
+            this.jitter = factor;
+            return this;
+        }
+
+        /**
+         * @return the policy
+         * @throws InvalidConfigurationException if the maximum backoff is below the initial one
+         */
+        public RetryPolicy build() {
+            return new RetryPolicy(maxAttempts, initialBackoff, maxBackoff, jitter);
+        }
     }
 }
