@@ -7,6 +7,7 @@ import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Parameters;
 import io.r2dbc.spi.R2dbcType;
 import io.r2dbc.spi.Result;
+import io.r2dbc.spi.Row;
 import io.r2dbc.spi.Statement;
 import java.util.BitSet;
 import java.util.Optional;
@@ -72,8 +73,7 @@ public final class OutputStore {
                     int stepId = row.get(0, Integer.class);
                     ids.set(stepId);
                     if (stepId == key.stepId()) {
-                        current[0] = new OutputRow(key, row.get(1, String.class), row.get(2, String.class),
-                                row.get(3, String.class), row.get(4, String.class), row.get(5, Long.class));
+                        current[0] = outputRow(key, row, 1);
                     }
                     return stepId;
                 }))
@@ -84,13 +84,20 @@ public final class OutputStore {
     public Mono<Optional<OutputRow>> find(StepKey key) {
         return Mono.usingWhen(connections.create(),
                 c -> Flux.from(c.createStatement(selectRow).bind(0, key.workflowId()).bind(1, key.stepId()).execute())
-                        .concatMap(result -> result.map((row, meta) -> new OutputRow(key,
-                                row.get(0, String.class), row.get(1, String.class), row.get(2, String.class),
-                                row.get(3, String.class), row.get(4, Long.class))))
+                        .concatMap(result -> result.map((row, meta) -> outputRow(key, row, 0)))
                         .next()
                         .map(Optional::of)
                         .defaultIfEmpty(Optional.empty()),
                 dialect::release);
+    }
+
+    /**
+     * The row's columns step_name, output, error, serialization and created_at, read from column
+     * {@code first} on: the one shape both {@link #find} and {@link #loadQuery} select.
+     */
+    private static OutputRow outputRow(StepKey key, Row row, int first) {
+        return new OutputRow(key, row.get(first, String.class), row.get(first + 1, String.class),
+                row.get(first + 2, String.class), row.get(first + 3, String.class), row.get(first + 4, Long.class));
     }
 
     /** Writes a row and commits the step's transaction on its connection. */
