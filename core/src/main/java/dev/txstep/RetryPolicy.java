@@ -30,16 +30,31 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
      * @throws InvalidConfigurationException naming the field out of range
      */
     public RetryPolicy {
-        if (maxAttempts < 1) {
-            throw new InvalidConfigurationException("retry maxAttempts must be at least 1, was " + maxAttempts);
-        }
-        if (initialBackoff == null || initialBackoff.isNegative() || initialBackoff.isZero()) {
-            throw new InvalidConfigurationException("retry initialBackoff must be positive, was " + initialBackoff);
-        }
+        checkAttempts(maxAttempts);
+        checkPositive("initialBackoff", initialBackoff);
         if (maxBackoff == null || maxBackoff.compareTo(initialBackoff) < 0) {
             throw new InvalidConfigurationException("retry maxBackoff must be at least initialBackoff ("
                     + initialBackoff + "), was " + maxBackoff);
         }
+        checkJitter(jitter);
+    }
+
+    // The checks the constructor and the builder share: the builder checks each setting as it is
+    // given, the constructor all of them together.
+
+    private static void checkAttempts(int attempts) {
+        if (attempts < 1) {
+            throw new InvalidConfigurationException("retry maxAttempts must be at least 1, was " + attempts);
+        }
+    }
+
+    private static void checkPositive(String setting, Duration backoff) {
+        if (backoff == null || backoff.isNegative() || backoff.isZero()) {
+            throw new InvalidConfigurationException("retry " + setting + " must be positive, was " + backoff);
+        }
+    }
+
+    private static void checkJitter(double jitter) {
         if (!(jitter >= 0.0 && jitter <= 1.0)) {
             throw new InvalidConfigurationException("retry jitter must be between 0 and 1, was " + jitter);
         }
@@ -121,9 +136,7 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
          * @throws InvalidConfigurationException if less than 1
          */
         public Builder maxAttempts(int attempts) {
-            if (attempts < 1) {
-                throw new InvalidConfigurationException("retry maxAttempts must be at least 1, was " + attempts);
-            }
+            checkAttempts(attempts);
             this.maxAttempts = attempts;
             return this;
         }
@@ -136,9 +149,7 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
          * @throws InvalidConfigurationException if null, zero or negative
          */
         public Builder initialBackoff(Duration backoff) {
-            if (backoff == null || backoff.isNegative() || backoff.isZero()) {
-                throw new InvalidConfigurationException("retry initialBackoff must be positive, was " + backoff);
-            }
+            checkPositive("initialBackoff", backoff);
             this.initialBackoff = backoff;
             return this;
         }
@@ -152,9 +163,7 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
          * @throws InvalidConfigurationException if null, zero or negative
          */
         public Builder maxBackoff(Duration backoff) {
-            if (backoff == null || backoff.isNegative() || backoff.isZero()) {
-                throw new InvalidConfigurationException("retry maxBackoff must be positive, was " + backoff);
-            }
+            checkPositive("maxBackoff", backoff);
             this.maxBackoff = backoff;
             return this;
         }
@@ -167,9 +176,7 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
          * @throws InvalidConfigurationException if outside [0, 1]
          */
         public Builder jitter(double factor) {
-            if (!(factor >= 0.0 && factor <= 1.0)) {
-                throw new InvalidConfigurationException("retry jitter must be between 0 and 1, was " + factor);
-            }
+            checkJitter(factor);
             this.jitter = factor;
             return this;
         }
