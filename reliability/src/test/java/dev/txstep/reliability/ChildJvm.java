@@ -1,0 +1,58 @@
+package dev.txstep.reliability;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Starts a {@code main} class of this module's tests in a separate JVM with the same classpath:
+ * the scenarios that need a process to die (SIGKILL) or several processes at once. The child's
+ * standard output and error go to a file, so a full pipe never stalls it and its last words can be
+ * read after it was killed.
+ */
+final class ChildJvm {
+
+    private ChildJvm() {
+    }
+
+    /**
+     * Starts {@code mainClass} with {@code args}.
+     *
+     * @param output the file the child's standard output and error are appended to
+     * @return the running process
+     */
+    static Process start(Class<?> mainClass, Path output, String... args) {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>();
+        command.add(java);
+        command.add("-Xmx256m");
+        command.add("-XX:TieredStopAtLevel=1"); // short-lived children: start fast, peak speed does not matter
+        command.add("-cp");
+        command.add(classpath());
+        command.add(mainClass.getName());
+        command.addAll(List.of(args));
+        try {
+            Files.createDirectories(output.toAbsolutePath().getParent());
+            return new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()))
+                    .start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not start " + mainClass.getName(), e);
+        }
+    }
+
+    private static String classpath() {
+        // Surefire names the test classpath here; java.class.path is the same with
+        // useManifestOnlyJar=false, and is what an IDE run has.
+        String surefire = System.getProperty("surefire.test.class.path");
+        String cp = surefire != null && !surefire.isBlank() ? surefire : System.getProperty("java.class.path");
+        if (cp == null || cp.isBlank()) {
+            throw new IllegalStateException("no classpath to start a child JVM with");
+        }
+        return cp;
+    }
+}
