@@ -111,7 +111,7 @@ abstract class BlockingDatasourceTest {
             if (ds != null) {
                 ds.close();
             }
-            TestDatabases.exec(url, "DROP SCHEMA \"" + schema + "\" CASCADE");
+            db().drop();
         } finally {
             restoreScopeAccessor();
         }
@@ -153,7 +153,7 @@ abstract class BlockingDatasourceTest {
     @Test
     void transactionWrapsAFunctionAsAStepPerCall() {
         Function<Integer, Long> add = ds.transaction(DatasourceOptions.named("add"),
-                (s, by) -> s.execute("UPDATE " + db().q("counter") + " SET n = n + $1 WHERE id = 1", by));
+                (s, by) -> s.execute("UPDATE " + db().q("counter") + " SET n = n + " + db().param(1) + " WHERE id = 1", by));
         assertEquals(1L, add.apply(5));
         assertEquals(1L, add.apply(7));
         assertEquals(12, db().counter());
@@ -382,7 +382,7 @@ abstract class BlockingDatasourceTest {
                             calls.incrementAndGet();
                             StepKey key = s.stepKey().orElseThrow();
                             assertEquals(id, key.workflowId(), "the step belongs to this thread's workflow");
-                            s.execute("INSERT INTO " + db().q("effects") + " VALUES ($1, $2)", UUID.randomUUID().toString(),
+                            s.execute("INSERT INTO " + db().q("effects") + " VALUES (" + db().param(1) + ", " + db().param(2) + ")", UUID.randomUUID().toString(),
                                     id + "#" + key.stepId());
                             return key.stepId();
                         }))
@@ -436,13 +436,14 @@ abstract class BlockingDatasourceTest {
     /** Bumps the counter and writes one effect row; returns the counter's new value. */
     private Integer bump(BlockingTxSession s, String note) {
         s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1");
-        s.execute("INSERT INTO " + db().q("effects") + " VALUES ($1, $2)", UUID.randomUUID().toString(), note);
+        s.execute("INSERT INTO " + db().q("effects") + " VALUES (" + db().param(1) + ", " + db().param(2) + ")", UUID.randomUUID().toString(), note);
         return s.query("SELECT n FROM " + db().q("counter") + " WHERE id = 1", (row, meta) -> row.get(0, Integer.class)).get(0);
     }
 
+    /** The running transaction's level as the database names it, MariaDB's "repeatable-read" spelt with a space. */
     private String isolation(BlockingTxSession s) {
         return s.query(async.engine().dialect().currentIsolationLevelQuery(), (row, meta) -> row.get(0, String.class))
-                .get(0).toLowerCase(Locale.ROOT);
+                .get(0).toLowerCase(Locale.ROOT).replace('-', ' ');
     }
 
     private void waitForIdlePool() throws InterruptedException {

@@ -54,7 +54,7 @@ abstract class StepContract {
         if (ds != null) {
             ds.close().block(Duration.ofSeconds(30));
         }
-        TestDatabases.exec(url, "DROP SCHEMA \"" + schema + "\" CASCADE");
+        db().drop();
     }
 
     // ---- helpers ----
@@ -72,7 +72,7 @@ abstract class StepContract {
     protected Mono<Integer> bump(String name) {
         return ds.runTxStepAsync(DatasourceOptions.named(name), s -> s.execute(
                         "UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1")
-                .then(s.execute("INSERT INTO " + db().q("effects") + " VALUES ($1, $2)", UUID.randomUUID().toString(), name))
+                .then(s.execute("INSERT INTO " + db().q("effects") + " VALUES (" + db().param(1) + ", " + db().param(2) + ")", UUID.randomUUID().toString(), name))
                 .then(s.query("SELECT n FROM " + db().q("counter") + " WHERE id = 1", (row, meta) -> row.get(0, Integer.class))
                         .single()));
     }
@@ -94,7 +94,7 @@ abstract class StepContract {
     @Test
     void wrappedFunctionRunsAsAStepPerCall() {
         var add = ds.<Integer, Long>transaction(DatasourceOptions.named("add"),
-                (s, by) -> s.execute("UPDATE " + db().q("counter") + " SET n = n + $1 WHERE id = 1", by));
+                (s, by) -> s.execute("UPDATE " + db().q("counter") + " SET n = n + " + db().param(1) + " WHERE id = 1", by));
         String id = wf();
         Long updated = inWorkflow(id, add.apply(5).then(add.apply(7))).block();
         assertEquals(1L, updated);
@@ -267,7 +267,7 @@ abstract class StepContract {
         Mono<Long> duplicate = ds.runTxStepAsync(DatasourceOptions.named("dup"),
                 s -> s.execute("INSERT INTO " + db().q("effects") + " VALUES ('taken', 'y')"));
         Throwable first = assertThrows(RuntimeException.class, () -> inWorkflow(id, duplicate).block());
-        assertEquals("23505", dev.txstep.internal.Failures.sqlState(first));
+        assertTrue(dev.txstep.internal.Failures.isUniqueViolation(first), "a unique violation: " + first);
         assertThrows(RecordedStepException.class, () -> inWorkflow(id, duplicate).block());
         assertEquals(1, recorded(id));
     }
@@ -321,7 +321,7 @@ abstract class StepContract {
                             // Let every first attempt read before any writes, so conflicts are certain.
                             return Mono.fromCallable(() -> allRead.await(2, TimeUnit.SECONDS))
                                     .subscribeOn(Schedulers.boundedElastic())
-                                    .then(s.execute("UPDATE " + db().q("counter") + " SET n = $1 WHERE id = 1", n + 1))
+                                    .then(s.execute("UPDATE " + db().q("counter") + " SET n = " + db().param(1) + " WHERE id = 1", n + 1))
                                     .thenReturn(n + 1);
                         });
             })).subscribeOn(Schedulers.parallel()));

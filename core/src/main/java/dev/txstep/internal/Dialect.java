@@ -3,14 +3,34 @@ package dev.txstep.internal;
 import dev.txstep.IsolationLevel;
 import dev.txstep.StepKey;
 import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.R2dbcException;
 import java.util.function.Function;
 import reactor.core.publisher.Mono;
 
 /**
- * What differs between databases: how a transaction begins at an isolation level, how the output
- * row is written together with the commit, which errors are transient, where the migrations are.
+ * What differs between databases: how names are quoted and parameters marked, how a transaction
+ * begins at an isolation level, how the output row is written together with the commit, which
+ * errors are transient conflicts, where the migrations are.
  */
 public interface Dialect {
+
+    /** The table {@code table} of {@code schema} (a validated identifier), quoted as this database quotes. */
+    default String qualify(String schema, String table) {
+        return "\"" + schema + "\"." + table;
+    }
+
+    /** The marker of the {@code index}-th (from 1) bound parameter in this driver's syntax. */
+    default String parameter(int index) {
+        return "$" + index;
+    }
+
+    /**
+     * The longest workflow id the output table holds; longer ids are refused before anything is
+     * written. Defaults to {@link StepKey#MAX_WORKFLOW_ID_LENGTH}.
+     */
+    default int maxWorkflowIdLength() {
+        return StepKey.MAX_WORKFLOW_ID_LENGTH;
+    }
 
     /** The folder under {@code db/migration/} holding this database's migrations. */
     String migrationFolder();
@@ -43,8 +63,12 @@ public interface Dialect {
         return Mono.from(connection.close());
     }
 
-    /** Whether an SQLSTATE (other than connection failures) marks a transient conflict. */
-    boolean isRetryableSqlState(String sqlState);
+    /**
+     * Whether an error the database reported (it has an SQLSTATE) is a transient conflict between
+     * transactions — a serialization failure, a deadlock, a lock timeout — that a new attempt may
+     * not meet. Connection failures are judged elsewhere, the same for every database.
+     */
+    boolean isTransientConflict(R2dbcException error);
 
     /** The SQL that reads the isolation level of the current transaction, for diagnostics and tests. */
     String currentIsolationLevelQuery();

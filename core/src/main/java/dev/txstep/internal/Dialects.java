@@ -30,7 +30,10 @@ public final class Dialects {
         if (normalized.equals("h2")) {
             return H2Dialect.INSTANCE;
         }
+        if (normalized.contains("mariadb") || normalized.contains("mysql")) {
+            return MariaDbDialect.INSTANCE;
+        }
         throw new InvalidConfigurationException("database '" + name + "' is not supported by txstep;"
-                + " supported: PostgreSQL, H2");
+                + " supported: PostgreSQL, H2, MariaDB");
     }
 }

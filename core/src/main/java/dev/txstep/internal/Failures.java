@@ -53,7 +53,7 @@ public final class Failures {
                 String state = r2dbc.getSqlState();
                 if (state != null && !state.isEmpty()) {
                     // The database said what happened: that decides, whatever the exception's class.
-                    return dialect.isRetryableSqlState(state) || isConnectionState(state);
+                    return dialect.isTransientConflict(r2dbc) || isConnectionState(state);
                 }
                 // No SQLSTATE: a lost or refused connection ("connection closed", a socket error while
                 // the server restarts), or a driver-side timeout.
@@ -72,9 +72,23 @@ public final class Failures {
         return false;
     }
 
-    /** Whether a failure is a unique-key violation (SQLSTATE 23505). */
+    /**
+     * Whether the first database error in a failure's cause chain is a transient conflict
+     * (serialization failure, deadlock, lock timeout) as the dialect judges it.
+     */
+    public static boolean isTransientConflict(Throwable failure, Dialect dialect) {
+        R2dbcException reported = reported(failure);
+        return reported != null && dialect.isTransientConflict(reported);
+    }
+
+    /**
+     * Whether a failure is a unique-key violation: SQLSTATE 23505 (PostgreSQL, H2), or MariaDB's
+     * and MySQL's error 1062, whose SQLSTATE (23000) covers every integrity violation.
+     */
     public static boolean isUniqueViolation(Throwable failure) {
-        return "23505".equals(sqlState(failure));
+        R2dbcException reported = reported(failure);
+        return reported != null && ("23505".equals(reported.getSqlState())
+                || ("23000".equals(reported.getSqlState()) && reported.getErrorCode() == 1062));
     }
 
     /** Whether a failure is an integrity-constraint violation (SQLSTATE class 23). */
@@ -83,12 +97,18 @@ public final class Failures {
         return state != null && state.startsWith("23");
     }
 
-    /** The SQLSTATE of the first {@link R2dbcException} in the cause chain, or null. */
+    /** The SQLSTATE of the first {@link R2dbcException} in the cause chain that has one, or null. */
     public static String sqlState(Throwable failure) {
+        R2dbcException reported = reported(failure);
+        return reported == null ? null : reported.getSqlState();
+    }
+
+    /** The first error in the cause chain that the database reported (one with an SQLSTATE), or null. */
+    private static R2dbcException reported(Throwable failure) {
         Throwable t = failure;
         for (int depth = 0; t != null && depth < MAX_DEPTH; depth++, t = t.getCause()) {
-            if (t instanceof R2dbcException r2dbc && r2dbc.getSqlState() != null) {
-                return r2dbc.getSqlState();
+            if (t instanceof R2dbcException r2dbc && r2dbc.getSqlState() != null && !r2dbc.getSqlState().isEmpty()) {
+                return r2dbc;
             }
         }
         return null;

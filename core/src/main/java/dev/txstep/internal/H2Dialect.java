@@ -3,6 +3,7 @@ package dev.txstep.internal;
 import dev.txstep.IsolationLevel;
 import dev.txstep.StepKey;
 import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.Result;
 import java.util.function.Function;
 import reactor.core.publisher.Flux;
@@ -39,13 +40,13 @@ final class H2Dialect implements Dialect {
             IsolationLevel level) {
         // In-process: a bound parameter costs nothing here, and r2dbc-h2's placeholder scan does not
         // skip string literals (a '$1' inside one would be taken for a parameter).
-        return OutputStore.loaded(connection.createStatement(query.apply("$1")).bind(0, key.workflowId()).execute(), key)
+        return OutputStore.loaded(connection.createStatement(query.apply(parameter(1))).bind(0, key.workflowId()).execute(), key)
                 .flatMap(loaded -> loaded.current() != null ? Mono.just(loaded) : begin(connection, level).thenReturn(loaded));
     }
 
     @Override
     public Mono<Void> insertAndCommit(Connection connection, String table, OutputRow row) {
-        return OutputStore.insert(connection, table, row).then(Mono.from(connection.commitTransaction()));
+        return OutputStore.insert(this, connection, table, row).then(Mono.from(connection.commitTransaction()));
     }
 
     /**
@@ -60,9 +61,10 @@ final class H2Dialect implements Dialect {
     }
 
     @Override
-    public boolean isRetryableSqlState(String sqlState) {
+    public boolean isTransientConflict(R2dbcException error) {
         // 40001 deadlock, 90131 concurrent update in MVStore, HYT00 lock timeout.
-        return sqlState.equals("40001") || sqlState.equals("90131") || sqlState.equals("HYT00");
+        String state = error.getSqlState();
+        return "40001".equals(state) || "90131".equals(state) || "HYT00".equals(state);
     }
 
     @Override

@@ -14,10 +14,10 @@ import org.flywaydb.core.api.configuration.FluentConfiguration;
  * Installs {@code datasource_outputs} with Flyway over JDBC. Blocking: call it off the event loop.
  *
  * <p>Flyway's history table is {@code txstep_schema_history} in the same schema, so it never
- * meets an application's own Flyway history. Several processes may migrate at once: on PostgreSQL
- * each takes a session-level advisory lock first (creating the schema and the history table is
- * not otherwise safe against a concurrent creator), and within one JVM migrations run one at a
- * time. A schema that already holds other tables (DBOS's own {@code dbos} schema, say) is
+ * meets an application's own Flyway history. Several processes may migrate at once: each first
+ * takes a session-level lock (an advisory lock on PostgreSQL, a named lock on MariaDB), because
+ * creating the schema and the history table is not otherwise safe against a concurrent creator;
+ * within one JVM migrations run one at a time. A schema that already holds other tables (DBOS's own {@code dbos} schema, say) is
  * baselined at version 0, so txstep's migrations still run in it.
  */
 public final class Migrator {
@@ -66,10 +66,11 @@ public final class Migrator {
                 : configuration.dataSource(jdbc.url, jdbc.user, jdbc.password);
         Flyway flyway = configuration.load();
         synchronized (JVM_LOCK) {
-            try (Connection lock = dialect instanceof PostgresDialect ? jdbc.open() : null) {
+            String lockSql = lockStatement(dialect);
+            try (Connection lock = lockSql != null ? jdbc.open() : null) {
                 if (lock != null) {
                     try (Statement statement = lock.createStatement()) {
-                        statement.execute("SELECT pg_advisory_lock(" + ADVISORY_LOCK_KEY + ")");
+                        statement.execute(lockSql);
                     }
                 }
                 flyway.migrate();
@@ -80,6 +81,22 @@ public final class Migrator {
                         + e.getMessage(), e);
             }
         }
+    }
+
+    /**
+     * The statement that takes a session-level lock all of txstep's migrations share, so that
+     * processes creating the same schema at once do it one after the other; null where the
+     * database is in-process (H2: the JVM lock is enough).
+     */
+    private static String lockStatement(Dialect dialect) {
+        if (dialect instanceof PostgresDialect) {
+            return "SELECT pg_advisory_lock(" + ADVISORY_LOCK_KEY + ")";
+        }
+        if (dialect instanceof MariaDbDialect) {
+            // A named lock, waiting up to ten minutes; released when the session ends.
+            return "SELECT GET_LOCK('txstep_migration', 600)";
+        }
+        return null;
     }
 
     private record Jdbc(String url, String user, String password, DataSource dataSource) {

@@ -36,9 +36,9 @@ public final class OutputStore {
     public OutputStore(ConnectionFactory connections, Dialect dialect, String schema) {
         this.connections = connections;
         this.dialect = dialect;
-        this.table = "\"" + schema + "\".datasource_outputs";
+        this.table = dialect.qualify(schema, "datasource_outputs");
         this.selectRow = "SELECT step_name, output, error, serialization, created_at FROM " + table
-                + " WHERE workflow_id = $1 AND step_id = $2";
+                + " WHERE workflow_id = " + dialect.parameter(1) + " AND step_id = " + dialect.parameter(2);
     }
 
     /**
@@ -111,16 +111,20 @@ public final class OutputStore {
      */
     public Mono<Boolean> insertAlone(OutputRow row) {
         return Mono.usingWhen(connections.create(),
-                c -> insert(c, table, row).thenReturn(true)
+                c -> insert(dialect, c, table, row).thenReturn(true)
                         .onErrorResume(Failures::isUniqueViolation, e -> Mono.just(false)),
                 dialect::release);
     }
 
     /** A bound insert of a row on a connection, in whatever transaction it has. */
-    static Mono<Void> insert(Connection connection, String table, OutputRow row) {
+    static Mono<Void> insert(Dialect dialect, Connection connection, String table, OutputRow row) {
+        StringBuilder values = new StringBuilder();
+        for (int i = 1; i <= 7; i++) {
+            values.append(i == 1 ? "" : ", ").append(dialect.parameter(i));
+        }
         Statement statement = connection.createStatement("INSERT INTO " + table
                         + " (workflow_id, step_id, step_name, output, error, serialization, created_at)"
-                        + " VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                        + " VALUES (" + values + ")")
                 .bind(0, row.key().workflowId())
                 .bind(1, row.key().stepId())
                 .bind(2, row.stepName())

@@ -3,6 +3,7 @@ package dev.txstep.internal;
 import dev.txstep.IsolationLevel;
 import dev.txstep.StepKey;
 import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.Result;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
@@ -69,8 +70,10 @@ final class PostgresDialect implements Dialect {
     }
 
     @Override
-    public boolean isRetryableSqlState(String sqlState) {
-        return sqlState.equals("40001") || sqlState.equals("40P01");
+    public boolean isTransientConflict(R2dbcException error) {
+        // 40001 serialization failure, 40P01 deadlock detected.
+        String state = error.getSqlState();
+        return "40001".equals(state) || "40P01".equals(state);
     }
 
     @Override

@@ -53,6 +53,13 @@ public record R2dbcUrls(String url, String user, String password) {
                     + (port == null ? "" : ":" + port) + "/" + (database == null ? "" : database);
             return new R2dbcUrls(jdbc, user, password == null ? null : password.toString());
         }
+        if (normalized.equals("mariadb") || normalized.equals("mysql")) {
+            String host = text(options, ConnectionFactoryOptions.HOST);
+            Object port = options.getValue(ConnectionFactoryOptions.PORT);
+            String jdbc = "jdbc:mariadb://" + (host == null ? "localhost" : host)
+                    + (port == null ? "" : ":" + port) + "/" + (database == null ? "" : database);
+            return new R2dbcUrls(jdbc, user, password == null ? null : password.toString());
+        }
         if (normalized.equals("h2")) {
             String protocol = text(options, ConnectionFactoryOptions.PROTOCOL);
             if (database == null || protocol == null) {

@@ -111,6 +111,12 @@ public final class StepEngine {
 
     private <R> Mono<Optional<Object>> recordedStep(WorkflowScope scope, StepKey key, StepSpec spec,
             Function<TxSession, ? extends Publisher<R>> fn) {
+        if (key.workflowId().length() > dialect.maxWorkflowIdLength()) {
+            // Refused before anything runs: the database would refuse the output row only after the
+            // step's own statements had been executed.
+            return Mono.error(new InvalidInputException("workflow id is " + key.workflowId().length()
+                    + " characters long; this database's output table holds at most " + dialect.maxWorkflowIdLength()));
+        }
         RecordedSteps recorded = scope.executionState(this, owner -> new RecordedSteps());
         return retrying.run(key::toString, attempt -> {
             if (attempt > 1) {
@@ -204,8 +210,7 @@ public final class StepEngine {
      * than the database refusing the commit (a serialization failure at commit is a refusal).
      */
     private boolean isLostDuringCommit(Throwable error) {
-        String state = Failures.sqlState(error);
-        return Failures.isRetryable(error, dialect) && (state == null || !dialect.isRetryableSqlState(state));
+        return Failures.isRetryable(error, dialect) && !Failures.isTransientConflict(error, dialect);
     }
 
     /** Runs the function in the begun transaction and emits its value; the transaction stays open. */

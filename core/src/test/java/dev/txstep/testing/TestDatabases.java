@@ -17,12 +17,16 @@ import java.util.UUID;
  * derived), else a server on 127.0.0.1:5432 (user {@code postgres}, database {@code postgres}),
  * else a Testcontainers PostgreSQL when a Docker engine is present. If none is found, the test
  * fails with a message saying how to provide one: a database test is never skipped.
+ * MariaDB: {@code TXSTEP_TEST_MARIADB_URL}, else a server on 127.0.0.1:3306.
  * H2 runs in memory, in the test's JVM.
  */
 public final class TestDatabases {
 
     /** The PostgreSQL test URL unless the environment says otherwise. */
     public static final String DEFAULT_POSTGRES_URL = "r2dbc:postgresql://postgres@127.0.0.1:5432/postgres";
+
+    /** The MariaDB test URL unless the environment says otherwise. */
+    public static final String DEFAULT_MARIADB_URL = "r2dbc:mariadb://root@127.0.0.1:3306/test";
 
     private static volatile String postgresUrl;
 
@@ -41,6 +45,25 @@ public final class TestDatabases {
     public static String postgresJdbcUrl() {
         String explicit = System.getenv("TXSTEP_TEST_JDBC_URL");
         return explicit != null && !explicit.isBlank() ? explicit : R2dbcUrls.jdbcFor(postgresR2dbcUrl()).url();
+    }
+
+    /**
+     * The R2DBC URL of the MariaDB test database: {@code TXSTEP_TEST_MARIADB_URL}, else a server on
+     * 127.0.0.1:3306 (user root without password, database test). Fails, with how to start one,
+     * when neither is there.
+     */
+    public static String mariadbR2dbcUrl() {
+        String fromEnv = System.getenv("TXSTEP_TEST_MARIADB_URL");
+        if (fromEnv != null && !fromEnv.isBlank()) {
+            return fromEnv.trim();
+        }
+        if (listening("127.0.0.1", 3306)) {
+            return DEFAULT_MARIADB_URL;
+        }
+        throw new IllegalStateException("No MariaDB for the tests: nothing listens on 127.0.0.1:3306 and"
+                + " TXSTEP_TEST_MARIADB_URL is not set. Start one, e.g. `start-stop-daemon --start --oknodo"
+                + " --background --exec /usr/sbin/mariadbd` (Debian, after `apt-get install mariadb-server`), or set"
+                + " TXSTEP_TEST_MARIADB_URL=r2dbc:mariadb://user:password@host:3306/database.");
     }
 
     /** A fresh in-memory H2 database's R2DBC URL. */

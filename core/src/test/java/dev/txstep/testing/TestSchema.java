@@ -12,7 +12,21 @@ public record TestSchema(String url, String name) {
 
     /** A table of this schema, quoted and qualified. */
     public String q(String table) {
-        return "\"" + name + "\"." + table;
+        return isMariaDb() ? "`" + name + "`." + table : "\"" + name + "\"." + table;
+    }
+
+    /** The marker of the {@code index}-th (from 1) bound parameter in the driver's syntax. */
+    public String param(int index) {
+        return isMariaDb() ? "?" : "$" + index;
+    }
+
+    /** Drops the schema and everything in it (on MariaDB a schema is a database). */
+    public void drop() {
+        exec(isMariaDb() ? "DROP DATABASE IF EXISTS `" + name + "`" : "DROP SCHEMA IF EXISTS \"" + name + "\" CASCADE");
+    }
+
+    private boolean isMariaDb() {
+        return url.startsWith("r2dbc:mariadb:") || url.startsWith("r2dbc:mysql:");
     }
 
     /** txstep's output table in this schema. */
