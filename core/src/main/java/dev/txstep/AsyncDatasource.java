@@ -296,7 +296,7 @@ public final class AsyncDatasource {
         }
         DatasourceOptions opts = options == null ? DatasourceOptions.defaults() : options;
         String name = opts.name() != null ? opts.name() : defaultName;
-        return engine.run(new StepSpec(name, opts.effectiveIsolationLevel(), type), fn);
+        return engine.run(new StepSpec(name, opts.effectiveIsolationLevel(), type, opts.readOnly()), fn);
     }
 
     /**

@@ -1,7 +1,7 @@
 package dev.txstep;
 
 /**
- * How one transaction step runs: its recorded name and its isolation level.
+ * How one transaction step runs: its recorded name, its isolation level, and whether it only reads.
  *
  * <p>Both fields may be null and then take their defaults: the name defaults to the method that
  * declared the step (found when the step is declared, e.g. {@code com.acme.Transfers.debit}), the
@@ -12,10 +12,17 @@ package dev.txstep;
  * {@link NonDeterminismException}. Give steps explicit names when the code around them may be
  * refactored while workflows are in flight.
  *
+ * <p>A <em>read-only</em> step runs in a read-only transaction (where the database enforces one:
+ * PostgreSQL and MariaDB; H2 does not) and records nothing: in a workflow it still takes its step
+ * id, so the ids of the steps after it do not depend on it, but a replay runs it again and it may
+ * read newer data. Use it for reads whose result the workflow does not branch on, or may see
+ * change, as DBOS's {@code readOnly} transactions.
+ *
  * @param name           the step's name, or null for the default; not blank, no NUL character
  * @param isolationLevel the isolation level, or null for {@code SERIALIZABLE}
+ * @param readOnly       whether the step runs read-only and unrecorded
  */
-public record DatasourceOptions(String name, IsolationLevel isolationLevel) {
+public record DatasourceOptions(String name, IsolationLevel isolationLevel, boolean readOnly) {
 
     private static final DatasourceOptions DEFAULTS = new DatasourceOptions(null, null);
 
@@ -24,6 +31,7 @@ public record DatasourceOptions(String name, IsolationLevel isolationLevel) {
      *
      * @param name           the step's name, or null for the default
      * @param isolationLevel the isolation level, or null for the default
+     * @param readOnly       whether the step runs read-only and unrecorded
      * @throws InvalidInputException if {@code name} is blank or contains a NUL character
      */
     public DatasourceOptions {
@@ -31,6 +39,17 @@ public record DatasourceOptions(String name, IsolationLevel isolationLevel) {
             throw new InvalidInputException("step name must be null (for the default) or a non-blank"
                     + " text without NUL characters, was '" + name + "'");
         }
+    }
+
+    /**
+     * Options of a step that writes and is recorded.
+     *
+     * @param name           the step's name, or null for the default
+     * @param isolationLevel the isolation level, or null for the default
+     * @throws InvalidInputException if {@code name} is blank or contains a NUL character
+     */
+    public DatasourceOptions(String name, IsolationLevel isolationLevel) {
+        this(name, isolationLevel, false);
     }
 
     /**
@@ -59,7 +78,17 @@ public record DatasourceOptions(String name, IsolationLevel isolationLevel) {
      * @return new options
      */
     public DatasourceOptions withIsolationLevel(IsolationLevel level) {
-        return new DatasourceOptions(name, level);
+        return new DatasourceOptions(name, level, readOnly);
+    }
+
+    /**
+     * These options for a read-only step: a read-only transaction, nothing recorded, run again on
+     * every replay.
+     *
+     * @return new options
+     */
+    public DatasourceOptions asReadOnly() {
+        return new DatasourceOptions(name, isolationLevel, true);
     }
 
     /**

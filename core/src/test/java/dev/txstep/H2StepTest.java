@@ -16,4 +16,9 @@ class H2StepTest extends StepContract {
         return Map.of(IsolationLevel.SERIALIZABLE, "serializable", IsolationLevel.REPEATABLE_READ, "repeatable read",
                 IsolationLevel.READ_COMMITTED, "read committed");
     }
+
+    @Override
+    protected boolean enforcesReadOnly() {
+        return false;
+    }
 }

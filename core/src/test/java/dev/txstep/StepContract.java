@@ -220,6 +220,47 @@ abstract class StepContract {
     }
 
     @Test
+    void aReadOnlyStepTakesItsIdRecordsNothingAndRunsAgainOnReplay() {
+        String id = wf();
+        AtomicInteger reads = new AtomicInteger();
+        Mono<Integer> read = ds.runTxStepAsync(DatasourceOptions.named("read").asReadOnly(), s -> {
+            reads.incrementAndGet();
+            return s.query("SELECT n FROM " + db().q("counter") + " WHERE id = 1", (row, meta) -> row.get(0, Integer.class))
+                    .single();
+        });
+        Mono<List<Integer>> workflow = Flux.concat(bump("a"), read, bump("b")).collectList();
+        assertEquals(List.of(1, 1, 2), inWorkflow(id, workflow).block());
+        assertEquals(List.of(0L, 2L), List.of(
+                db().count("SELECT step_id FROM " + db().outputs() + " WHERE workflow_id = '" + id + "' AND step_name = 'a'"),
+                db().count("SELECT step_id FROM " + db().outputs() + " WHERE workflow_id = '" + id + "' AND step_name = 'b'")),
+                "the read-only step took id 1 without recording it");
+        assertEquals(2, recorded(id));
+        // Replay: the recorded steps replay, the read-only one runs again and sees the current value.
+        assertEquals(List.of(1, 2, 2), inWorkflow(id, workflow).block());
+        assertEquals(2, reads.get());
+        assertEquals(2, db().counter());
+    }
+
+    @Test
+    void aReadOnlyStepCannotWriteWhereTheDatabaseEnforcesIt() {
+        Mono<Long> write = ds.runTxStepAsync(DatasourceOptions.named("sneaky").asReadOnly(),
+                s -> s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1"));
+        if (enforcesReadOnly()) {
+            Throwable error = assertThrows(RuntimeException.class, () -> inWorkflow(wf(), write).block());
+            assertEquals("25006", dev.txstep.internal.Failures.sqlState(error), "read-only transaction: " + error);
+            assertEquals(0, db().counter());
+        } else {
+            assertEquals(1L, inWorkflow(wf(), write).block());
+        }
+        assertEquals(0, db().count("SELECT COUNT(*) FROM " + db().outputs()), "nothing recorded either way");
+    }
+
+    /** Whether the database refuses writes in a read-only transaction (H2 has none). */
+    protected boolean enforcesReadOnly() {
+        return true;
+    }
+
+    @Test
     void partiallyRecordedWorkflowRunsOnlyTheRest() {
         String id = wf();
         inWorkflow(id, bump("a").then(bump("b"))).block();

@@ -35,8 +35,11 @@ public interface Dialect {
     /** The folder under {@code db/migration/} holding this database's migrations. */
     String migrationFolder();
 
-    /** Begins a transaction at the given level on an idle connection. */
-    Mono<Void> begin(Connection connection, IsolationLevel level);
+    /**
+     * Begins a transaction at the given level on an idle connection, read-only if asked and the
+     * database enforces it.
+     */
+    Mono<Void> begin(Connection connection, IsolationLevel level, boolean readOnly);
 
     /**
      * For the first step of a workflow execution, on one idle connection: runs the query

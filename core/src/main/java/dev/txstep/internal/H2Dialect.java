@@ -27,8 +27,9 @@ final class H2Dialect implements Dialect {
         return "h2";
     }
 
+    /** H2 has no read-only transactions: a read-only step runs in an ordinary one (and records nothing). */
     @Override
-    public Mono<Void> begin(Connection connection, IsolationLevel level) {
+    public Mono<Void> begin(Connection connection, IsolationLevel level, boolean readOnly) {
         String set = "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL " + level.sql();
         return Flux.from(connection.createStatement(set).execute())
                 .concatMap(Result::getRowsUpdated)
@@ -41,7 +42,7 @@ final class H2Dialect implements Dialect {
         // In-process: a bound parameter costs nothing here, and r2dbc-h2's placeholder scan does not
         // skip string literals (a '$1' inside one would be taken for a parameter).
         return OutputStore.loaded(connection.createStatement(query.apply(parameter(1))).bind(0, key.workflowId()).execute(), key)
-                .flatMap(loaded -> loaded.current() != null ? Mono.just(loaded) : begin(connection, level).thenReturn(loaded));
+                .flatMap(loaded -> loaded.current() != null ? Mono.just(loaded) : begin(connection, level, false).thenReturn(loaded));
     }
 
     @Override

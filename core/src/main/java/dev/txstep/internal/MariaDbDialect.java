@@ -3,8 +3,10 @@ package dev.txstep.internal;
 import dev.txstep.IsolationLevel;
 import dev.txstep.StepKey;
 import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.Option;
 import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.Result;
+import io.r2dbc.spi.TransactionDefinition;
 import java.util.function.Function;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -32,6 +34,15 @@ final class MariaDbDialect implements Dialect {
     /** ER_LOCK_DEADLOCK (SQLSTATE 40001). */
     private static final int DEADLOCK = 1213;
 
+    /** START TRANSACTION READ ONLY; the level was set on the session just before. */
+    private static final TransactionDefinition READ_ONLY = new TransactionDefinition() {
+        @Override
+        @SuppressWarnings("unchecked")
+        public <T> T getAttribute(Option<T> option) {
+            return option.equals(TransactionDefinition.READ_ONLY) ? (T) Boolean.TRUE : null;
+        }
+    };
+
     private MariaDbDialect() {
     }
 
@@ -56,10 +67,10 @@ final class MariaDbDialect implements Dialect {
     }
 
     @Override
-    public Mono<Void> begin(Connection connection, IsolationLevel level) {
+    public Mono<Void> begin(Connection connection, IsolationLevel level, boolean readOnly) {
         return Flux.from(connection.createStatement("SET SESSION TRANSACTION ISOLATION LEVEL " + level.sql()).execute())
                 .concatMap(Result::getRowsUpdated)
-                .then(Mono.from(connection.beginTransaction()));
+                .then(Mono.from(readOnly ? connection.beginTransaction(READ_ONLY) : connection.beginTransaction()));
     }
 
     @Override
@@ -67,7 +78,7 @@ final class MariaDbDialect implements Dialect {
             IsolationLevel level) {
         return OutputStore.loaded(connection.createStatement(query.apply(parameter(1))).bind(0, key.workflowId())
                         .execute(), key)
-                .flatMap(loaded -> loaded.current() != null ? Mono.just(loaded) : begin(connection, level).thenReturn(loaded));
+                .flatMap(loaded -> loaded.current() != null ? Mono.just(loaded) : begin(connection, level, false).thenReturn(loaded));
     }
 
     @Override

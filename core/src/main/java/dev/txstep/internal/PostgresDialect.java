@@ -30,8 +30,8 @@ final class PostgresDialect implements Dialect {
     }
 
     @Override
-    public Mono<Void> begin(Connection connection, IsolationLevel level) {
-        return Mono.from(connection.beginTransaction(R2dbcIsolation.definition(level)));
+    public Mono<Void> begin(Connection connection, IsolationLevel level, boolean readOnly) {
+        return Mono.from(connection.beginTransaction(R2dbcIsolation.definition(level, readOnly)));
     }
 
     /**
@@ -51,7 +51,7 @@ final class PostgresDialect implements Dialect {
         if (level == IsolationLevel.SERIALIZABLE) {
             return OutputStore.loaded(connection.createStatement(select).execute(), key)
                     .flatMap(loaded -> loaded.current() != null ? Mono.just(loaded)
-                            : begin(connection, level).thenReturn(loaded));
+                            : begin(connection, level, false).thenReturn(loaded));
         }
         return OutputStore.loaded(connection.createBatch().add("BEGIN ISOLATION LEVEL " + level.sql()).add(select)
                 .execute(), key);

@@ -88,9 +88,15 @@ public final class StepEngine {
                         + "' was not run"));
             }
             Optional<WorkflowScope> scope = WorkflowScope.from(ctx);
-            Mono<Optional<Object>> outcome = scope.isPresent()
-                    ? recordedStep(scope.get(), scope.get().nextStep(), spec, fn)
-                    : plainStep(spec, fn);
+            Mono<Optional<Object>> outcome;
+            if (spec.readOnly()) {
+                // Takes its id all the same, so the ids of later steps do not depend on it.
+                scope.ifPresent(WorkflowScope::nextStep);
+                outcome = plainStep(spec, fn);
+            } else {
+                outcome = scope.isPresent() ? recordedStep(scope.get(), scope.get().nextStep(), spec, fn)
+                        : plainStep(spec, fn);
+            }
             return outcome.doFinally(signal -> gate.exit()).flatMap(value -> value.isEmpty()
                     ? Mono.<R>empty() : Mono.just(cast(value.get(), spec)));
         });
@@ -150,20 +156,26 @@ public final class StepEngine {
     }
 
     private <R> Mono<Optional<Object>> plainStep(StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
-        return retrying.run(() -> "'" + spec.name() + "' (outside a workflow)", attempt -> plainAttempt(spec, fn))
+        return retrying.run(() -> "'" + spec.name() + "' (" + unrecordedKind(spec) + ")", attempt -> plainAttempt(spec, fn))
                 .onErrorMap(StepFailure.class, Throwable::getCause);
     }
 
-    /** One attempt of a step outside a workflow: begin, run, commit; nothing recorded. */
+    /** Why a step is not recorded, for messages. */
+    private static String unrecordedKind(StepSpec spec) {
+        return spec.readOnly() ? "read-only" : "outside a workflow";
+    }
+
+    /** One attempt of an unrecorded step (outside a workflow, or read-only): begin, run, commit. */
     private <R> Mono<Optional<Object>> plainAttempt(StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
         return Mono.usingWhen(connections.create(),
-                        conn -> dialect.begin(conn, spec.level())
+                        conn -> dialect.begin(conn, spec.level(), spec.readOnly())
                                 .then(transact(conn, null, spec, fn))
                                 .flatMap(value -> Mono.from(conn.commitTransaction())
                                         .onErrorMap(this::isLostDuringCommit, error -> new DatasourceException(
-                                                "the connection was lost while step '" + spec.name() + "' (outside a"
-                                                + " workflow) was committing: whether it committed is unknown, so it is"
-                                                + " not retried. Run it in a workflow to make it exactly-once", error))
+                                                "the connection was lost while step '" + spec.name() + "' ("
+                                                + unrecordedKind(spec) + ") was committing: whether it committed is"
+                                                + " unknown, so it is not retried. Run it as a recorded step in a"
+                                                + " workflow to make it exactly-once", error))
                                         .thenReturn(value)),
                         this::release, (conn, error) -> rollbackAndRelease(conn), this::rollbackAndRelease)
                 // A function error is final unless the database reported it as transient.
@@ -195,7 +207,7 @@ public final class StepEngine {
 
     private Mono<Void> begin(Connection conn, StepKey key, StepSpec spec, Loader loader) {
         if (loader == null) {
-            return dialect.begin(conn, spec.level());
+            return dialect.begin(conn, spec.level(), false);
         }
         return store.loadThenBegin(conn, key, spec.level())
                 .flatMap(loaded -> {
