@@ -129,8 +129,11 @@ public final class AsyncDatasource {
                 }
             }
             OutputStore store = new OutputStore(factory, dialect, config.schema);
-            StepEngine engine = new StepEngine(factory, dialect, store, config.serializer, config.retryPolicy);
-            return new AsyncDatasource(config, factory, ownedPool, engine);
+            StepEngine engine = new StepEngine(factory, dialect, store, config.serializer, config.retryPolicy,
+                    config.observer);
+            AsyncDatasource datasource = new AsyncDatasource(config, factory, ownedPool, engine);
+            config.observer.datasourceCreated(datasource);
+            return datasource;
         } catch (RuntimeException e) {
             if (ownedPool != null) {
                 ownedPool.dispose();
@@ -321,6 +324,7 @@ public final class AsyncDatasource {
         private final int maxPoolSize;
         private final Duration acquireTimeout;
         private final Duration maxIdleTime;
+        private final StepObserver observer;
 
         private Config(Builder b) {
             this.url = b.url;
@@ -337,6 +341,7 @@ public final class AsyncDatasource {
             this.maxPoolSize = b.maxPoolSize;
             this.acquireTimeout = b.acquireTimeout;
             this.maxIdleTime = b.maxIdleTime;
+            this.observer = b.observer;
         }
 
         /**
@@ -368,8 +373,26 @@ public final class AsyncDatasource {
             private int maxPoolSize = 10;
             private Duration acquireTimeout = Duration.ofSeconds(30);
             private Duration maxIdleTime = Duration.ofMinutes(30);
+            private StepObserver observer = StepObserver.NONE;
 
             private Builder() {
+            }
+
+            /**
+             * Who hears how steps end and when they are retried: metrics, tracing. Defaults to
+             * {@link StepObserver#NONE}. For Micrometer, see
+             * {@code dev.txstep.micrometer.MicrometerStepObserver}.
+             *
+             * @param observer the observer, not null
+             * @return this builder
+             * @throws InvalidConfigurationException if null
+             */
+            public Builder observer(StepObserver observer) {
+                if (observer == null) {
+                    throw new InvalidConfigurationException("observer must not be null (StepObserver.NONE observes nothing)");
+                }
+                this.observer = observer;
+                return this;
             }
 
             /**

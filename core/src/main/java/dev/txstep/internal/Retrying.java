@@ -4,6 +4,7 @@ import dev.txstep.RetriesExhaustedException;
 import dev.txstep.RetryPolicy;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 import java.util.function.IntFunction;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
@@ -35,21 +36,23 @@ final class Retrying {
 
     /**
      * @param step    names the step in messages; called only when there is something to say
+     * @param retried told of each retryable failure that will be retried
      * @param attempt builds attempt {@code n} (1 for the first); subscribed once per attempt
      */
-    <T> Mono<T> run(Supplier<String> step, IntFunction<Mono<T>> attempt) {
-        return attempt(1, step, attempt);
+    <T> Mono<T> run(Supplier<String> step, Consumer<Throwable> retried, IntFunction<Mono<T>> attempt) {
+        return attempt(1, step, retried, attempt);
     }
 
-    private <T> Mono<T> attempt(int n, Supplier<String> step, IntFunction<Mono<T>> attempt) {
+    private <T> Mono<T> attempt(int n, Supplier<String> step, Consumer<Throwable> retried, IntFunction<Mono<T>> attempt) {
         return Mono.defer(() -> attempt.apply(n)).onErrorResume(retryable, error -> {
             if (n >= policy.maxAttempts()) {
                 LOG.warn("step {} gave up after {} attempts: {}", step.get(), n, error.toString());
                 return Mono.error(new RetriesExhaustedException(step.get(), n, error));
             }
             Duration wait = backoff(n);
-            LOG.debug("retrying step {} in {} after {}", step.get(), wait, error);
-            return Mono.delay(wait).then(attempt(n + 1, step, attempt));
+            LOG.debug("retrying step {} in {} after {}", step.get(), wait, error.toString());
+            retried.accept(error);
+            return Mono.delay(wait).then(attempt(n + 1, step, retried, attempt));
         });
     }
 

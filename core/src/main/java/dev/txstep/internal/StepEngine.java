@@ -9,11 +9,15 @@ import dev.txstep.OutputSerializationException;
 import dev.txstep.RecordedStepException;
 import dev.txstep.RetryPolicy;
 import dev.txstep.Serializer;
+import dev.txstep.StepEvent;
 import dev.txstep.StepKey;
+import dev.txstep.StepObserver;
+import dev.txstep.StepOutcome;
 import dev.txstep.TxSession;
 import dev.txstep.WorkflowScope;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
+import java.time.Duration;
 import java.util.BitSet;
 import java.util.Optional;
 import java.util.function.Function;
@@ -53,6 +57,7 @@ public final class StepEngine {
     private final OutputStore store;
     private final Serializer serializer;
     private final Retrying retrying;
+    private final StepObserver observer;
     private final Gate gate = new Gate();
     /** This engine's key for the running step's session in a Reactor context. */
     private final Object sessionKey = new Object();
@@ -63,14 +68,16 @@ public final class StepEngine {
      * @param store       the output table
      * @param serializer  turns outputs into text
      * @param retryPolicy how transient failures are retried
+     * @param observer    hears how steps end and when they are retried
      */
     public StepEngine(ConnectionFactory connections, Dialect dialect, OutputStore store, Serializer serializer,
-            RetryPolicy retryPolicy) {
+            RetryPolicy retryPolicy, StepObserver observer) {
         this.connections = connections;
         this.dialect = dialect;
         this.store = store;
         this.serializer = serializer;
         this.retrying = new Retrying(retryPolicy, error -> Failures.isRetryable(error, dialect));
+        this.observer = observer;
     }
 
     /** The dialect in use. */
@@ -88,18 +95,70 @@ public final class StepEngine {
                         + "' was not run"));
             }
             Optional<WorkflowScope> scope = WorkflowScope.from(ctx);
-            Mono<Optional<Object>> outcome;
+            StepRun run = new StepRun(spec.name());
+            Mono<StepResult> outcome;
             if (spec.readOnly()) {
                 // Takes its id all the same, so the ids of later steps do not depend on it.
                 scope.ifPresent(WorkflowScope::nextStep);
-                outcome = plainStep(spec, fn);
+                outcome = plainStep(run, spec, fn);
+            } else if (scope.isPresent()) {
+                run.key = scope.get().nextStep();
+                outcome = recordedStep(run, scope.get(), run.key, spec, fn);
             } else {
-                outcome = scope.isPresent() ? recordedStep(scope.get(), scope.get().nextStep(), spec, fn)
-                        : plainStep(spec, fn);
+                outcome = plainStep(run, spec, fn);
             }
-            return outcome.doFinally(signal -> gate.exit()).flatMap(value -> value.isEmpty()
-                    ? Mono.<R>empty() : Mono.just(cast(value.get(), spec)));
+            return outcome
+                    .doOnSuccess(result -> report(run, result.outcome(), null))
+                    .doOnError(error -> report(run, StepOutcome.FAILED, error))
+                    .doFinally(signal -> gate.exit())
+                    .flatMap(result -> result.value().isEmpty()
+                            ? Mono.<R>empty() : Mono.just(cast(result.value().get(), spec)));
         });
+    }
+
+    /** One subscription of a step: what its observer and its DEBUG log line are told at the end. */
+    private static final class StepRun {
+        final String name;
+        final long startNanos = System.nanoTime();
+        StepKey key;
+        int attempts = 1;
+
+        StepRun(String name) {
+            this.name = name;
+        }
+
+        /** Counts an attempt; the retry loop calls it with each attempt's number. */
+        void attempt(int number) {
+            attempts = number;
+        }
+    }
+
+    private void report(StepRun run, StepOutcome outcome, Throwable error) {
+        Duration duration = Duration.ofNanos(System.nanoTime() - run.startNanos);
+        if (LOG.isDebugEnabled()) {
+            Object where = run.key != null ? run.key : "(unrecorded)";
+            LOG.debug("step '{}' {} {} after {} attempt(s) in {} ms{}", run.name, where, outcome, run.attempts,
+                    duration.toMillis(), error == null ? "" : ": " + error.getClass().getName());
+        }
+        if (observer == StepObserver.NONE) {
+            return;
+        }
+        try {
+            observer.stepFinished(new StepEvent(run.name, run.key, outcome, run.attempts, duration, error));
+        } catch (RuntimeException e) {
+            LOG.warn("the step observer failed; ignored", e);
+        }
+    }
+
+    private void retried(StepRun run, Throwable error) {
+        if (observer == StepObserver.NONE) {
+            return;
+        }
+        try {
+            observer.stepRetried(run.name, Failures.sqlState(error));
+        } catch (RuntimeException e) {
+            LOG.warn("the step observer failed; ignored", e);
+        }
     }
 
     /** The session of the step whose function is running in the subscriber's context. */
@@ -115,7 +174,7 @@ public final class StepEngine {
         return gate.close();
     }
 
-    private <R> Mono<Optional<Object>> recordedStep(WorkflowScope scope, StepKey key, StepSpec spec,
+    private <R> Mono<StepResult> recordedStep(StepRun run, WorkflowScope scope, StepKey key, StepSpec spec,
             Function<TxSession, ? extends Publisher<R>> fn) {
         if (key.workflowId().length() > dialect.maxWorkflowIdLength()) {
             // Refused before anything runs: the database would refuse the output row only after the
@@ -124,7 +183,8 @@ public final class StepEngine {
                     + " characters long; this database's output table holds at most " + dialect.maxWorkflowIdLength()));
         }
         RecordedSteps recorded = scope.executionState(this, owner -> new RecordedSteps());
-        return retrying.run(key::toString, attempt -> {
+        return retrying.run(key::toString, error -> retried(run, error), attempt -> {
+            run.attempt(attempt);
             if (attempt > 1) {
                 // A retry reads the row: its failed attempt may have committed (a lost
                 // acknowledgement) or lost a race to another executor.
@@ -146,17 +206,22 @@ public final class StepEngine {
     }
 
     /** Reads the step's row: replays it if present, else runs the step. */
-    private <R> Mono<Optional<Object>> readThenRun(StepKey key, StepSpec spec,
+    private <R> Mono<StepResult> readThenRun(StepKey key, StepSpec spec,
             Function<TxSession, ? extends Publisher<R>> fn) {
-        return store.find(key).flatMap(row -> row.isPresent() ? replay(row.get(), spec) : execute(key, spec, fn, null));
+        return store.find(key).flatMap(row -> row.isPresent()
+                ? replayed(row.get(), spec, StepOutcome.REPLAYED) : execute(key, spec, fn, null));
     }
 
     /** The first step of an execution, loading the execution's recorded step ids for everyone. */
     private record Loader(RecordedSteps recorded, Sinks.One<BitSet> sink) {
     }
 
-    private <R> Mono<Optional<Object>> plainStep(StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
-        return retrying.run(() -> "'" + spec.name() + "' (" + unrecordedKind(spec) + ")", attempt -> plainAttempt(spec, fn))
+    private <R> Mono<StepResult> plainStep(StepRun run, StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
+        return retrying.run(() -> "'" + spec.name() + "' (" + unrecordedKind(spec) + ")", error -> retried(run, error),
+                        attempt -> {
+                            run.attempt(attempt);
+                            return plainAttempt(spec, fn);
+                        })
                 .onErrorMap(StepFailure.class, Throwable::getCause);
     }
 
@@ -166,7 +231,7 @@ public final class StepEngine {
     }
 
     /** One attempt of an unrecorded step (outside a workflow, or read-only): begin, run, commit. */
-    private <R> Mono<Optional<Object>> plainAttempt(StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
+    private <R> Mono<StepResult> plainAttempt(StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
         return Mono.usingWhen(connections.create(),
                         conn -> dialect.begin(conn, spec.level(), spec.readOnly())
                                 .then(transact(conn, null, spec, fn))
@@ -176,7 +241,7 @@ public final class StepEngine {
                                                 + unrecordedKind(spec) + ") was committing: whether it committed is"
                                                 + " unknown, so it is not retried. Run it as a recorded step in a"
                                                 + " workflow to make it exactly-once", error))
-                                        .thenReturn(value)),
+                                        .thenReturn(new StepResult(value, StepOutcome.EXECUTED))),
                         this::release, (conn, error) -> rollbackAndRelease(conn), this::rollbackAndRelease)
                 // A function error is final unless the database reported it as transient.
                 .onErrorMap(StepFailure.FunctionFailed.class, failure -> Failures.isRetryableFromFunction(
@@ -189,7 +254,7 @@ public final class StepEngine {
      * this step recorded after all, the row read with them is replayed (and a transaction begun in
      * the same round trip rolled back).
      */
-    private <R> Mono<Optional<Object>> execute(StepKey key, StepSpec spec,
+    private <R> Mono<StepResult> execute(StepKey key, StepSpec spec,
             Function<TxSession, ? extends Publisher<R>> fn, Loader loader) {
         return Mono.usingWhen(connections.create(),
                         conn -> begin(conn, key, spec, loader)
@@ -197,7 +262,7 @@ public final class StepEngine {
                                 .flatMap(value -> commitWithOutput(conn, key, spec, value)),
                         this::release, (conn, error) -> rollbackAndRelease(conn), this::rollbackAndRelease)
                 .onErrorResume(StepFailure.class, failure -> failure instanceof StepFailure.AlreadyRecorded recorded
-                        ? replay(recorded.row(), spec) : afterRollback(key, spec, failure))
+                        ? replayed(recorded.row(), spec, StepOutcome.REPLAYED) : afterRollback(key, spec, failure))
                 .doFinally(signal -> {
                     if (loader != null) {
                         loader.recorded().abandon(loader.sink()); // no-op once the ids were loaded
@@ -266,7 +331,7 @@ public final class StepEngine {
     }
 
     /** Writes the output row and commits, mapping a commit-time failure to what it means for the step. */
-    private Mono<Optional<Object>> commitWithOutput(Connection conn, StepKey key, StepSpec spec, Optional<Object> value) {
+    private Mono<StepResult> commitWithOutput(Connection conn, StepKey key, StepSpec spec, Optional<Object> value) {
         OutputRow row = new OutputRow(key, spec.name(), serialize(key, value), null, serializer.name(),
                 System.currentTimeMillis());
         return store.insertAndCommit(conn, row)
@@ -280,17 +345,18 @@ public final class StepEngine {
                     }
                     return error;
                 })
-                .thenReturn(value);
+                .thenReturn(new StepResult(value, StepOutcome.EXECUTED));
     }
 
     /** Decides, once the transaction is rolled back, what a failure means for the step. */
-    private Mono<Optional<Object>> afterRollback(StepKey key, StepSpec spec, StepFailure failure) {
+    private Mono<StepResult> afterRollback(StepKey key, StepSpec spec, StepFailure failure) {
         Throwable cause = failure.getCause();
         if (failure instanceof StepFailure.KeyTaken) {
             // Another executor recorded the step first; its outcome is the step's outcome. If no row is
             // there, the unique violation was the function's own (a deferred constraint).
             return store.find(key).flatMap(row -> row.isPresent()
-                    ? replay(row.get(), spec).doOnSubscribe(s -> LOG.debug("step {} was recorded by another executor", key))
+                    ? replayed(row.get(), spec, StepOutcome.CONFLICTED)
+                            .doOnSubscribe(s -> LOG.debug("step {} was recorded by another executor", key))
                     : recordError(key, spec, cause));
         }
         if (Failures.isRetryableFromFunction(cause, dialect)) {
@@ -300,7 +366,7 @@ public final class StepEngine {
     }
 
     /** Records a function's error in its own transaction and raises it (or the winner's outcome). */
-    private Mono<Optional<Object>> recordError(StepKey key, StepSpec spec, Throwable error) {
+    private Mono<StepResult> recordError(StepKey key, StepSpec spec, Throwable error) {
         OutputRow row = new OutputRow(key, spec.name(), null, ErrorCodec.encode(error), serializer.name(),
                 System.currentTimeMillis());
         return store.insertAlone(row)
@@ -310,10 +376,15 @@ public final class StepEngine {
                     return Mono.just(Boolean.TRUE);
                 })
                 .flatMap(inserted -> inserted
-                        ? Mono.<Optional<Object>>error(new StepFailure.FunctionFailed(error))
+                        ? Mono.<StepResult>error(new StepFailure.FunctionFailed(error))
                         : store.find(key).flatMap(winner -> winner.isPresent()
-                                ? replay(winner.get(), spec)
-                                : Mono.<Optional<Object>>error(new StepFailure.FunctionFailed(error))));
+                                ? replayed(winner.get(), spec, StepOutcome.CONFLICTED)
+                                : Mono.<StepResult>error(new StepFailure.FunctionFailed(error))));
+    }
+
+    /** A recorded row's outcome as the step's result, obtained as {@code outcome} says. */
+    private Mono<StepResult> replayed(OutputRow row, StepSpec spec, StepOutcome outcome) {
+        return replay(row, spec).map(value -> new StepResult(value, outcome));
     }
 
     /** The outcome recorded in a row, after checking that the row belongs to this step. */

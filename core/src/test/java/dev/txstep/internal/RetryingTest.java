@@ -27,19 +27,21 @@ class RetryingTest {
     @Test
     void retriesTransientFailuresWithNumberedAttemptsUntilOneSucceeds() {
         List<Integer> attempts = new CopyOnWriteArrayList<>();
-        String result = retrying.run(() -> "s", n -> {
+        List<Throwable> retried = new CopyOnWriteArrayList<>();
+        String result = retrying.run(() -> "s", retried::add, n -> {
             attempts.add(n);
             return n < 3 ? Mono.error(new Transient()) : Mono.just("ok on " + n);
         }).block(Duration.ofSeconds(5));
         assertEquals("ok on 3", result);
         assertEquals(List.of(1, 2, 3), attempts);
+        assertEquals(2, retried.size(), "each failure that was retried is reported");
     }
 
     @Test
     void givesUpAfterMaxAttemptsWithTheLastFailureAsCause() {
         List<Integer> attempts = new CopyOnWriteArrayList<>();
         Transient last = new Transient();
-        RetriesExhaustedException e = assertThrows(RetriesExhaustedException.class, () -> retrying.run(() -> "(wf, 3)",
+        RetriesExhaustedException e = assertThrows(RetriesExhaustedException.class, () -> retrying.run(() -> "(wf, 3)", retried -> { },
                 n -> {
                     attempts.add(n);
                     return Mono.error(n == 4 ? last : new Transient());
@@ -54,7 +56,7 @@ class RetryingTest {
     void passesOtherFailuresThroughAtOnce() {
         IllegalStateException boom = new IllegalStateException("boom");
         List<Integer> attempts = new CopyOnWriteArrayList<>();
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> retrying.run(() -> "s", n -> {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> retrying.run(() -> "s", retried -> { }, n -> {
             attempts.add(n);
             return Mono.<String>error(boom);
         }).block(Duration.ofSeconds(5)));
@@ -66,7 +68,7 @@ class RetryingTest {
     void oneAttemptMeansNoRetry() {
         Retrying none = new Retrying(RetryPolicy.none(), error -> error instanceof Transient);
         RetriesExhaustedException e = assertThrows(RetriesExhaustedException.class,
-                () -> none.run(() -> "s", n -> Mono.error(new Transient())).block(Duration.ofSeconds(5)));
+                () -> none.run(() -> "s", retried -> { }, n -> Mono.error(new Transient())).block(Duration.ofSeconds(5)));
         assertEquals(1, e.attempts());
     }
 
