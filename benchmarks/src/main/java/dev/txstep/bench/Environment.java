@@ -1,0 +1,57 @@
+package dev.txstep.bench;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What the results depend on besides the code: JVM, cores, memory, PostgreSQL and Node.js versions.
+ */
+final class Environment {
+
+    private Environment() {
+    }
+
+    /**
+     * @param database the benchmark's database, asked for its version
+     * @param node     the node executable, or null if no Node variant runs
+     * @return name → value, for the results
+     */
+    static Map<String, String> describe(BenchDatabase database, String node) {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+        env.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+                + System.getProperty("os.arch"));
+        env.put("cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        env.put("maxHeapMiB", Long.toString(Runtime.getRuntime().maxMemory() >> 20));
+        try {
+            env.put("postgresql", database.serverVersion());
+        } catch (Exception e) {
+            env.put("postgresql", "unknown: " + e.getMessage());
+        }
+        if (node != null) {
+            env.put("node", output(node, "--version"));
+        }
+        String commit = System.getProperty("bench.commit");
+        if (commit != null) {
+            env.put("commit", commit);
+        }
+        return env;
+    }
+
+    private static String output(String... command) {
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String text = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            process.waitFor(10, TimeUnit.SECONDS);
+            return text;
+        } catch (IOException e) {
+            return "unknown: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "unknown";
+        }
+    }
+}

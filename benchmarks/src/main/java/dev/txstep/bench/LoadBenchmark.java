@@ -1,0 +1,137 @@
+package dev.txstep.bench;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The load mode: every chosen variant under every setting, round after round. Within a round,
+ * settings are taken in turn and, for each, every variant runs once (round-robin), starting each
+ * round one variant later, so no variant always runs first, right after the machine's quietest
+ * moment or right after another variant's vacuum debt. Medians are taken over rounds.
+ */
+final class LoadBenchmark {
+
+    private final BenchOptions options;
+    private final String runId;
+
+    LoadBenchmark(BenchOptions options, String runId) {
+        this.options = options;
+        this.runId = runId;
+    }
+
+    /**
+     * Runs the grid and writes the results.
+     *
+     * @param out the folder for results.json, results.md and ratios.png
+     * @throws Exception if set-up fails (a failing measurement is reported, not thrown)
+     */
+    void run(Path out) throws Exception {
+        Postgres postgres = options.postgres();
+        BenchDatabase database = new BenchDatabase(postgres);
+        database.create();
+        TxStepDatasources.install(postgres);
+        List<Variant> variants = variants(postgres);
+        try {
+            Map<String, String> environment = Environment.describe(database,
+                    options.variants().contains("dbos-ts") ? options.node() : null);
+            Results results = new Results(runId, options.asMap(), environment);
+            variants.forEach(variant -> results.describe(variant.name(), variant.description()));
+            measure(variants, results);
+            results.summarize(BenchOptions.VARIANTS.get(0));
+            new ResultsWriter(out).write(results);
+            Progress.log("results in %s", out.toAbsolutePath());
+        } finally {
+            for (Variant variant : variants) {
+                variant.close();
+            }
+            if (!options.keep()) {
+                database.drop();
+            }
+        }
+    }
+
+    private void measure(List<Variant> variants, Results results) {
+        Timing timing = options.timing();
+        int total = options.rounds() * options.concurrencies().size() * options.isolations().size() * variants.size();
+        int warmUps = options.warmupRound() ? options.isolations().size() * variants.size() : 0;
+        Progress.log("%d measurements (+ %d in the warm-up round) of %.1f s after %.1f s warm-up: about %d minutes",
+                total, warmUps, timing.window().toMillis() / 1000.0, timing.warmup().toMillis() / 1000.0,
+                Math.round((total + warmUps) * (timing.window().toMillis() + timing.warmup().toMillis() + 1500)
+                        / 60_000.0));
+        warmUp(variants, timing);
+        int done = 0;
+        for (int round = 1; round <= options.rounds(); round++) {
+            for (int concurrency : options.concurrencies()) {
+                for (Isolation isolation : options.isolations()) {
+                    Setting setting = new Setting(concurrency, isolation);
+                    for (int i = 0; i < variants.size(); i++) {
+                        Variant variant = variants.get((i + round - 1) % variants.size());
+                        done++;
+                        try {
+                            Sample sample = variant.measure(setting, timing, round);
+                            results.add(sample);
+                            Recorder.Window w = sample.window();
+                            Progress.log("[%d/%d] round %d %-16s %-22s %9.0f ops/s  p50 %7.2f ms  p99 %7.2f ms%s%s",
+                                    done, total, round, variant.name(), setting, w.opsPerSecond(), w.p50Ms(), w.p99Ms(),
+                                    w.errors() == 0 ? "" : "  errors " + w.errors() + " (" + w.firstError() + ")",
+                                    sample.note() == null ? "" : "  [" + sample.note() + "]");
+                        } catch (Exception e) {
+                            results.fail(variant.name(), setting, round, e);
+                            Progress.log("[%d/%d] round %d %-16s %-22s FAILED: %s", done, total, round, variant.name(),
+                                    setting, e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Round 0, not recorded: every in-process variant once per isolation level at the highest
+     * concurrency, so round 1 does not measure the JIT compiling the code paths (nor the replay
+     * variant recording its workflows). The Node variant warms up in each of its own processes.
+     */
+    private void warmUp(List<Variant> variants, Timing timing) {
+        if (!options.warmupRound()) {
+            return;
+        }
+        int concurrency = options.concurrencies().stream().mapToInt(Integer::intValue).max().orElseThrow();
+        for (Isolation isolation : options.isolations()) {
+            for (Variant variant : variants) {
+                if (variant instanceof InProcessVariant) {
+                    Setting setting = new Setting(concurrency, isolation);
+                    try {
+                        Sample sample = variant.measure(setting, timing, 0);
+                        Progress.log("[warm-up] %-16s %-22s %9.0f ops/s (not recorded)", variant.name(), setting,
+                                sample.window().opsPerSecond());
+                    } catch (Exception e) {
+                        Progress.log("[warm-up] %-16s %-22s FAILED: %s", variant.name(), setting, e);
+                    }
+                }
+            }
+        }
+    }
+
+    private List<Variant> variants(Postgres postgres) {
+        int steps = options.stepsPerWorkflow();
+        List<Variant> variants = new ArrayList<>();
+        for (String name : options.variants()) {
+            variants.add(switch (name) {
+                case "r2dbc-baseline" -> new PlainR2dbcVariant(postgres);
+                case "txstep-first" -> new TxStepFirstRunVariant(postgres, steps, runId);
+                case "txstep-replay" -> new TxStepReplayVariant(postgres, steps, options.replayWorkflows(), runId);
+                case "txstep-blocking" -> new TxStepBlockingVariant(postgres, steps, runId);
+                case "dbos-java" -> new DbosJavaVariant(postgres, steps, runId);
+                case "dbos-ts" -> {
+                    DbosTsVariant ts = new DbosTsVariant(postgres, options.node(), options.nodeDirectory(), steps, runId);
+                    ts.checkInstalled();
+                    yield ts;
+                }
+                default -> throw new IllegalArgumentException("unknown variant " + name);
+            });
+        }
+        return variants;
+    }
+}

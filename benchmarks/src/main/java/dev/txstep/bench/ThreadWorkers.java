@@ -1,0 +1,67 @@
+package dev.txstep.bench;
+
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A fixed pool of {@code concurrency} platform threads, each running a blocking operation in a loop:
+ * how blocking code (a servlet container's worker pool, say) calls a datasource. An operation that
+ * throws is reported and the loop goes on.
+ */
+final class ThreadWorkers {
+
+    private static final long STOP_TIMEOUT_SECONDS = 60;
+
+    private final int concurrency;
+    private final Runnable operation;
+    private final Recorder recorder;
+    private final String name;
+    private volatile boolean running;
+    private ExecutorService threads;
+
+    /**
+     * @param concurrency threads
+     * @param operation   one operation; it reports its own completions to the recorder
+     * @param recorder    where failures are reported
+     * @param name        prefix of the threads' names, for profiles and thread dumps
+     */
+    ThreadWorkers(int concurrency, Runnable operation, Recorder recorder, String name) {
+        this.concurrency = concurrency;
+        this.operation = operation;
+        this.recorder = recorder;
+        this.name = name;
+    }
+
+    void start() {
+        running = true;
+        AtomicInteger index = new AtomicInteger();
+        threads = Executors.newFixedThreadPool(concurrency, task -> {
+            Thread thread = new Thread(task, name + "-" + index.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
+        for (int i = 0; i < concurrency; i++) {
+            threads.execute(this::loop);
+        }
+    }
+
+    void stop() throws InterruptedException {
+        running = false;
+        threads.shutdown();
+        if (!threads.awaitTermination(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+            throw new IllegalStateException(name + " workers did not stop within " + STOP_TIMEOUT_SECONDS + " s");
+        }
+    }
+
+    private void loop() {
+        while (running) {
+            try {
+                operation.run();
+            } catch (RuntimeException | Error e) {
+                recorder.failed(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package dev.txstep.bench;
+
+import dev.txstep.AsyncDatasource;
+import io.r2dbc.pool.ConnectionPool;
+import java.time.Duration;
+
+/**
+ * Creates txstep datasources for the benchmark: the output table is installed once per run, and
+ * each measurement's datasource runs on the measurement's own pool ({@link R2dbcPools}), so txstep
+ * and the baseline get the same pool with the same connections.
+ */
+final class TxStepDatasources {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+    private TxStepDatasources() {
+    }
+
+    /**
+     * Installs {@code datasource_outputs} in {@link BenchDatabase#TXSTEP_SCHEMA} (txstep's Flyway
+     * migration), outside any measurement.
+     *
+     * @param postgres the database
+     */
+    static void install(Postgres postgres) {
+        AsyncDatasource.create(AsyncDatasource.Config.builder()
+                        .url(postgres.r2dbcUrl())
+                        .schema(BenchDatabase.TXSTEP_SCHEMA)
+                        .initialPoolSize(0).maxPoolSize(1)
+                        .build())
+                .flatMap(AsyncDatasource::close)
+                .block(TIMEOUT);
+    }
+
+    /**
+     * A datasource on a pool the caller owns (closing the datasource leaves the pool open).
+     *
+     * @param pool the measurement's pool
+     * @return the datasource, with default serializer and retry policy
+     */
+    static AsyncDatasource open(ConnectionPool pool) {
+        return AsyncDatasource.create(AsyncDatasource.Config.builder()
+                        .connectionFactory(pool)
+                        .migrate(false)
+                        .schema(BenchDatabase.TXSTEP_SCHEMA)
+                        .build())
+                .block(TIMEOUT);
+    }
+
+    /**
+     * Closes a datasource, then its pool.
+     *
+     * @param datasource the datasource
+     * @param pool       its pool
+     */
+    static void close(AsyncDatasource datasource, ConnectionPool pool) {
+        try {
+            datasource.close().block(TIMEOUT);
+        } finally {
+            pool.disposeLater().block(TIMEOUT);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs the txstep benchmark (see BENCHMARKS.md): builds the benchmarks module (Maven profile
+# "bench", never installed), installs the Node.js bench's packages when needed, checks that
+# PostgreSQL answers, and runs the harness. Arguments go to the harness (--help lists them);
+# --quick is a smoke run of a few minutes.
+#
+#   scripts/bench.sh                 # the full grid (about 45 minutes)
+#   scripts/bench.sh --quick         # c=16 only, 2 rounds of 2 s
+#   scripts/bench.sh --mode memory   # one workflow streaming 1 000 000 steps
+#
+# Environment: JAVA_OPTS (extra JVM options, e.g. -XX:StartFlightRecording=filename=bench.jfr),
+# BENCH_SKIP_BUILD=1 to reuse the last build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+die() { echo "bench.sh: $*" >&2; exit 1; }
+
+# The options that say where PostgreSQL and node are, and whether the Node variant runs.
+pg_host=127.0.0.1 pg_port=5432 node=node variants="" help=""
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[i]}" in
+    --pg-host) pg_host="${args[i + 1]:-}" ;;
+    --pg-port) pg_port="${args[i + 1]:-}" ;;
+    --node) node="${args[i + 1]:-}" ;;
+    --variants) variants="${args[i + 1]:-}" ;;
+    --help) help=1 ;;
+  esac
+done
+wants_node=1
+if [[ -n "$variants" && ",$variants," != *",dbos-ts,"* ]]; then wants_node=""; fi
+if [[ -n "$help" ]]; then wants_node=""; fi
+
+command -v java >/dev/null || die "java not found: install a JDK 17 or later"
+command -v mvn >/dev/null || die "mvn not found: install Maven 3.8 or later"
+
+if [[ -z "$help" ]]; then
+  if ! (exec 3<>"/dev/tcp/$pg_host/$pg_port") 2>/dev/null; then
+    die "PostgreSQL is not listening on $pg_host:$pg_port; start it (e.g. pg_ctlcluster --skip-systemctl-redirect 15 main start) or pass --pg-host/--pg-port"
+  fi
+fi
+
+if [[ -n "$wants_node" ]]; then
+  command -v "$node" >/dev/null || die "node ('$node') not found: install Node.js 20, pass --node PATH, or leave out the dbos-ts variant (--variants ...)"
+  command -v npm >/dev/null || die "npm not found: it comes with Node.js 20"
+  if [[ ! -d benchmarks/node/node_modules/@dbos-inc/postgres-datasource ]]; then
+    echo "bench.sh: installing the Node bench's packages (npm ci)" >&2
+    (cd benchmarks/node && npm ci --no-audit --no-fund >&2)
+  fi
+fi
+
+if [[ -z "${BENCH_SKIP_BUILD:-}" ]]; then
+  echo "bench.sh: building (mvn -Pbench -pl benchmarks -am package)" >&2
+  mvn -B -q -Pbench -pl benchmarks -am package -DskipTests >&2
+fi
+
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# shellcheck disable=SC2086 # JAVA_OPTS is a list of options
+exec java -Djava.awt.headless=true -Dbench.commit="$commit" ${JAVA_OPTS:-} \
+  -cp "benchmarks/target/classes:benchmarks/target/lib/*" dev.txstep.bench.Bench "$@"
