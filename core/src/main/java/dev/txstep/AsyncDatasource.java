@@ -14,11 +14,14 @@ import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryOptions;
 import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
@@ -38,16 +41,21 @@ import reactor.core.scheduler.Schedulers;
  */
 public final class AsyncDatasource {
 
+    /** Rows deleted per statement by the prune methods. */
+    static final int PRUNE_BATCH = 1000;
+
     private final StepEngine engine;
+    private final OutputStore store;
     private final ConnectionFactory connectionFactory;
     private final ConnectionPool ownedPool;
     private final Config config;
 
     private AsyncDatasource(Config config, ConnectionFactory connectionFactory, ConnectionPool ownedPool,
-            StepEngine engine) {
+            OutputStore store, StepEngine engine) {
         this.config = config;
         this.connectionFactory = connectionFactory;
         this.ownedPool = ownedPool;
+        this.store = store;
         this.engine = engine;
     }
 
@@ -131,7 +139,7 @@ public final class AsyncDatasource {
             OutputStore store = new OutputStore(factory, dialect, config.schema);
             StepEngine engine = new StepEngine(factory, dialect, store, config.serializer, config.retryPolicy,
                     config.observer);
-            AsyncDatasource datasource = new AsyncDatasource(config, factory, ownedPool, engine);
+            AsyncDatasource datasource = new AsyncDatasource(config, factory, ownedPool, store, engine);
             config.observer.datasourceCreated(datasource);
             return datasource;
         } catch (RuntimeException e) {
@@ -253,6 +261,46 @@ public final class AsyncDatasource {
      */
     public Mono<TxSession> sqlSession() {
         return engine.currentSession();
+    }
+
+    /**
+     * Deletes the outputs recorded more than {@code age} ago, in batches of
+     * {@value #PRUNE_BATCH} rows, each batch a short transaction of its own on a pooled connection,
+     * so that steps running meanwhile wait for no long-held locks. The {@code created_at} index
+     * finds the rows.
+     *
+     * <p>A deleted output is forgotten: a workflow replayed after its outputs were pruned runs
+     * those steps again. Choose an age beyond which no workflow can still be retried or recovered.
+     *
+     * @param age how old a row must be to go; zero deletes everything recorded until now
+     * @return on subscribe, deletes; emits the number of rows deleted
+     */
+    public Mono<Long> pruneOlderThan(Duration age) {
+        return Mono.defer(() -> {
+            if (age == null || age.isNegative()) {
+                return Mono.error(new InvalidInputException("age must be zero or positive, was " + age));
+            }
+            return store.deleteCreatedBefore(System.currentTimeMillis() - age.toMillis(), PRUNE_BATCH);
+        });
+    }
+
+    /**
+     * Deletes every output recorded for the given workflows, in batches of {@value #PRUNE_BATCH}
+     * rows. Call it for workflows that have finished and will not be replayed: a workflow replayed
+     * afterwards runs its steps again.
+     *
+     * @param workflowIds the workflows, each a valid workflow id
+     * @return on subscribe, deletes; emits the number of rows deleted
+     */
+    public Mono<Long> pruneWorkflows(Collection<String> workflowIds) {
+        return Mono.defer(() -> {
+            if (workflowIds == null) {
+                return Mono.error(new InvalidInputException("workflowIds must not be null"));
+            }
+            List<String> ids = List.copyOf(workflowIds); // also refuses null elements
+            ids.forEach(StepKey::requireValidWorkflowId);
+            return Flux.fromIterable(ids).concatMap(id -> store.deleteWorkflow(id, PRUNE_BATCH)).reduce(0L, Long::sum);
+        }).onErrorMap(NullPointerException.class, e -> new InvalidInputException("workflowIds must not contain null"));
     }
 
     /**

@@ -261,6 +261,43 @@ abstract class StepContract {
     }
 
     @Test
+    void pruningDeletesOldOutputsInBatchesAndFinishedWorkflowsOnly() throws Exception {
+        String kept = wf();
+        String finished = wf();
+        Mono<List<Integer>> threeSteps = Flux.range(0, 3).concatMap(i -> bump("s" + i)).collectList();
+        inWorkflow(kept, threeSteps).block();
+        inWorkflow(finished, threeSteps).block();
+        // 2 500 rows recorded long ago: more than two batches of 1 000.
+        int old = 2_500;
+        try (var c = TestDatabases.jdbc(url); var st = c.prepareStatement("INSERT INTO " + db().outputs()
+                + " (workflow_id, step_id, step_name, output, serialization, created_at) VALUES (?, ?, 'old', '1', 'jackson', ?)")) {
+            for (int i = 0; i < old; i++) {
+                st.setString(1, "old-" + (i / 10));
+                st.setInt(2, i % 10);
+                st.setLong(3, 1_000L + i);
+                st.addBatch();
+            }
+            st.executeBatch();
+        }
+        assertEquals(old, ds.pruneOlderThan(Duration.ofHours(1)).block());
+        assertEquals(6, db().count("SELECT COUNT(*) FROM " + db().outputs()), "recent outputs stay");
+        assertEquals(0L, ds.pruneOlderThan(Duration.ofHours(1)).block(), "nothing old is left");
+
+        assertEquals(3L, ds.pruneWorkflows(List.of(finished, "never-ran")).block());
+        assertEquals(3, recorded(kept));
+        assertEquals(0, recorded(finished));
+        // A pruned workflow is forgotten: replayed, its steps run again; the kept one replays.
+        inWorkflow(kept, threeSteps).block();
+        assertEquals(6, db().counter());
+        inWorkflow(finished, threeSteps).block();
+        assertEquals(9, db().counter());
+
+        assertThrows(InvalidInputException.class, () -> ds.pruneOlderThan(Duration.ofSeconds(-1)).block());
+        assertThrows(InvalidInputException.class, () -> ds.pruneWorkflows(java.util.Arrays.asList("x", null)).block());
+        assertThrows(InvalidInputException.class, () -> ds.pruneWorkflows(List.of(" ")).block());
+    }
+
+    @Test
     void partiallyRecordedWorkflowRunsOnlyTheRest() {
         String id = wf();
         inWorkflow(id, bump("a").then(bump("b"))).block();

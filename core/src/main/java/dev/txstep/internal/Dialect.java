@@ -73,6 +73,16 @@ public interface Dialect {
      */
     boolean isTransientConflict(R2dbcException error);
 
+    /**
+     * A statement deleting at most {@code limit} rows of {@code table} that match {@code condition}
+     * (which may hold parameter markers): retention deletes in batches, so no statement holds many
+     * row locks for long. The default selects the batch's keys in a subquery.
+     */
+    default String deleteBatch(String table, String condition, int limit) {
+        return "DELETE FROM " + table + " WHERE (workflow_id, step_id) IN (SELECT workflow_id, step_id FROM " + table
+                + " WHERE " + condition + " LIMIT " + limit + ")";
+    }
+
     /** The SQL that reads the isolation level of the current transaction, for diagnostics and tests. */
     String currentIsolationLevelQuery();
 }

@@ -61,6 +61,12 @@ final class H2Dialect implements Dialect {
         return Mono.from(connection.close()).publishOn(Schedulers.boundedElastic());
     }
 
+    /** H2 limits a DELETE itself; its row-value IN subquery would scan the table once per key. */
+    @Override
+    public String deleteBatch(String table, String condition, int limit) {
+        return "DELETE FROM " + table + " WHERE " + condition + " FETCH FIRST " + limit + " ROWS ONLY";
+    }
+
     @Override
     public boolean isTransientConflict(R2dbcException error) {
         // 40001 deadlock, 90131 concurrent update in MVStore, HYT00 lock timeout.

@@ -86,6 +86,12 @@ final class MariaDbDialect implements Dialect {
         return OutputStore.insert(this, connection, table, row).then(Mono.from(connection.commitTransaction()));
     }
 
+    /** MariaDB refuses LIMIT in an IN subquery, but limits a single-table DELETE itself. */
+    @Override
+    public String deleteBatch(String table, String condition, int limit) {
+        return "DELETE FROM " + table + " WHERE " + condition + " LIMIT " + limit;
+    }
+
     @Override
     public boolean isTransientConflict(R2dbcException error) {
         return "40001".equals(error.getSqlState()) || error.getErrorCode() == DEADLOCK

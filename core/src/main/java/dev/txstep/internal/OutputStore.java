@@ -11,6 +11,7 @@ import io.r2dbc.spi.Row;
 import io.r2dbc.spi.Statement;
 import java.util.BitSet;
 import java.util.Optional;
+import java.util.function.Function;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -133,6 +134,35 @@ public final class OutputStore {
                 .bind(5, textOrNull(row.serialization()))
                 .bind(6, row.createdAt());
         return Flux.from(statement.execute()).concatMap(Result::getRowsUpdated).then();
+    }
+
+    /**
+     * Deletes the rows created before {@code createdBefore} (epoch ms), {@code batch} rows per
+     * statement, each statement its own short transaction on a pooled connection, until none is left.
+     *
+     * @return on subscribe, deletes; emits how many rows were deleted
+     */
+    public Mono<Long> deleteCreatedBefore(long createdBefore, int batch) {
+        String sql = dialect.deleteBatch(table, "created_at < " + dialect.parameter(1), batch);
+        return deleteInBatches(batch, c -> c.createStatement(sql).bind(0, createdBefore));
+    }
+
+    /**
+     * Deletes every row of one workflow, up to {@code batch} rows per statement.
+     *
+     * @return on subscribe, deletes; emits how many rows were deleted
+     */
+    public Mono<Long> deleteWorkflow(String workflowId, int batch) {
+        String sql = dialect.deleteBatch(table, "workflow_id = " + dialect.parameter(1), batch);
+        return deleteInBatches(batch, c -> c.createStatement(sql).bind(0, workflowId));
+    }
+
+    private Mono<Long> deleteInBatches(int batch, Function<Connection, Statement> statement) {
+        Mono<Long> once = Mono.usingWhen(connections.create(),
+                c -> Flux.from(statement.apply(c).execute()).concatMap(Result::getRowsUpdated).reduce(0L, Long::sum),
+                dialect::release);
+        // A full batch may leave more behind; a short one was the last.
+        return once.expand(deleted -> deleted >= batch ? once : Mono.empty()).reduce(0L, Long::sum);
     }
 
     private static Object textOrNull(String value) {
