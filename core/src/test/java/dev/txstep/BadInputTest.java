@@ -94,6 +94,28 @@ class BadInputTest {
                 schema, "sentinel"), "the sentinel table survived");
     }
 
+    // ---------------------------------------------------------------- configuration: database
+
+    @Test
+    void aDatabaseWithoutADialectIsRefusedAtCreate() {
+        // Stands in for a driver txstep has no dialect for (no Oracle server here): only its
+        // metadata is ever asked, so nothing else needs to work.
+        ConnectionFactory oracle = new ConnectionFactory() {
+            @Override
+            public Publisher<? extends io.r2dbc.spi.Connection> create() {
+                return Mono.error(new AssertionError("no connection may be opened"));
+            }
+
+            @Override
+            public io.r2dbc.spi.ConnectionFactoryMetadata getMetadata() {
+                return () -> "Oracle Database";
+            }
+        };
+        expect(InvalidConfigurationException.class, "database 'Oracle Database' is not supported",
+                () -> AsyncDatasource.create(AsyncDatasource.Config.builder().connectionFactory(oracle).migrate(false)
+                        .build()).block());
+    }
+
     // ---------------------------------------------------------------- configuration: schema
 
     @Test
