@@ -8,6 +8,7 @@ import dev.txstep.internal.R2dbcUrls;
 import dev.txstep.internal.StepEngine;
 import dev.txstep.internal.StepNames;
 import dev.txstep.internal.StepSpec;
+import dev.txstep.internal.Texts;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.ConnectionFactories;
@@ -539,12 +540,19 @@ public final class AsyncDatasource {
              *
              * @param schema the schema name
              * @return this builder
-             * @throws InvalidConfigurationException if it is not a plain identifier
+             * @throws InvalidConfigurationException if it is not a plain identifier, or starts with
+             *                                       {@code pg_}
              */
             public Builder schema(String schema) {
                 if (schema == null || !IDENTIFIER.matcher(schema).matches()) {
                     throw new InvalidConfigurationException("schema must be a plain SQL identifier (a letter or"
                             + " '_', then letters, digits or '_', at most 63 characters), was '" + schema + "'");
+                }
+                if (schema.startsWith("pg_")) {
+                    // PostgreSQL refuses to create such a schema; refused here on every database, so a
+                    // configuration does not work on one and fail on another.
+                    throw new InvalidConfigurationException("schema names starting with 'pg_' are reserved for"
+                            + " PostgreSQL's system schemas, was '" + schema + "'");
                 }
                 this.schema = schema;
                 return this;
@@ -564,6 +572,11 @@ public final class AsyncDatasource {
                 String name = serializer.name();
                 if (name == null || name.isBlank()) {
                     throw new InvalidConfigurationException("serializer name must not be blank");
+                }
+                String unstorable = Texts.unstorable(name);
+                if (unstorable != null) {
+                    throw new InvalidConfigurationException("serializer name must not contain " + unstorable
+                            + ": it is recorded with every output");
                 }
                 this.serializer = serializer;
                 return this;

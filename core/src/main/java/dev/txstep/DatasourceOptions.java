@@ -1,5 +1,7 @@
 package dev.txstep;
 
+import dev.txstep.internal.Texts;
+
 /**
  * How one transaction step runs: its recorded name, its isolation level, and whether it only reads.
  *
@@ -18,7 +20,7 @@ package dev.txstep;
  * read newer data. Use it for reads whose result the workflow does not branch on, or may see
  * change, as DBOS's {@code readOnly} transactions.
  *
- * @param name           the step's name, or null for the default; not blank, no NUL character
+ * @param name           the step's name, or null for the default; not blank, no NUL character or unpaired surrogate
  * @param isolationLevel the isolation level, or null for {@code SERIALIZABLE}
  * @param readOnly       whether the step runs read-only and unrecorded
  */
@@ -32,12 +34,12 @@ public record DatasourceOptions(String name, IsolationLevel isolationLevel, bool
      * @param name           the step's name, or null for the default
      * @param isolationLevel the isolation level, or null for the default
      * @param readOnly       whether the step runs read-only and unrecorded
-     * @throws InvalidInputException if {@code name} is blank or contains a NUL character
+     * @throws InvalidInputException if {@code name} is blank or contains a NUL character or an unpaired surrogate
      */
     public DatasourceOptions {
-        if (name != null && (name.isBlank() || name.indexOf('\0') >= 0)) {
+        if (name != null && (name.isBlank() || Texts.unstorable(name) != null)) {
             throw new InvalidInputException("step name must be null (for the default) or a non-blank"
-                    + " text without NUL characters, was '" + name + "'");
+                    + " text without NUL characters or unpaired surrogates, was '" + name + "'");
         }
     }
 
@@ -46,7 +48,7 @@ public record DatasourceOptions(String name, IsolationLevel isolationLevel, bool
      *
      * @param name           the step's name, or null for the default
      * @param isolationLevel the isolation level, or null for the default
-     * @throws InvalidInputException if {@code name} is blank or contains a NUL character
+     * @throws InvalidInputException if {@code name} is blank or contains a NUL character or an unpaired surrogate
      */
     public DatasourceOptions(String name, IsolationLevel isolationLevel) {
         this(name, isolationLevel, false);

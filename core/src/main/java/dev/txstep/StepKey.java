@@ -1,5 +1,7 @@
 package dev.txstep;
 
+import dev.txstep.internal.Texts;
+
 /**
  * Identifies one step of one workflow: the primary key of its recorded output.
  *
@@ -7,7 +9,7 @@ package dev.txstep;
  * every step the workflow runs takes the next id, so the same code replayed gets the same ids.
  *
  * @param workflowId the workflow's id; not blank, at most {@value #MAX_WORKFLOW_ID_LENGTH}
- *                   characters, no NUL character
+ *                   characters, no NUL character or unpaired surrogate
  * @param stepId     the step's position, zero or more
  */
 public record StepKey(String workflowId, int stepId) {
@@ -33,7 +35,8 @@ public record StepKey(String workflowId, int stepId) {
 
     /**
      * Checks a workflow id: not null, not blank, at most {@value #MAX_WORKFLOW_ID_LENGTH}
-     * characters and free of NUL characters (which no SQL text column stores).
+     * characters, and free of NUL characters and unpaired surrogates (which no SQL text column
+     * stores as given: two such ids could share a record).
      *
      * @param workflowId the id to check
      * @return the id, unchanged
@@ -50,8 +53,10 @@ public record StepKey(String workflowId, int stepId) {
             throw new InvalidInputException("workflow id is " + workflowId.length()
                     + " characters long; the limit is " + MAX_WORKFLOW_ID_LENGTH);
         }
-        if (workflowId.indexOf('\0') >= 0) {
-            throw new InvalidInputException("workflow id must not contain a NUL character");
+        String unstorable = Texts.unstorable(workflowId);
+        if (unstorable != null) {
+            throw new InvalidInputException("workflow id must not contain " + unstorable
+                    + ": it would not be stored as given, and distinct ids could share a record");
         }
         return workflowId;
     }

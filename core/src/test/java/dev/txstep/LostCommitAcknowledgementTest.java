@@ -174,11 +174,10 @@ class LostCommitAcknowledgementTest {
 
     /**
      * Outside a workflow nothing is recorded, so nothing can tell whether the lost COMMIT took
-     * effect. {@code StepEngine.plainStep} treats the lost connection as retryable and runs the whole
-     * transaction again: the step succeeds with the second invocation's value and the effect has
-     * happened twice. This test pins that behaviour down so that any change to it is a conscious
-     * one; it is the ambiguity the recorded output exists to resolve (run the step in a workflow, or
-     * make the transaction idempotent, when this matters).
+     * effect: a retry could apply the transaction twice. So the step is not retried; it fails with a
+     * {@link DatasourceException} saying the outcome is unknown, and the effect (which did commit
+     * here) exists once. It is the ambiguity the recorded output exists to resolve: run the step in a
+     * workflow when this matters.
      */
     @Test
     void outsideAWorkflowALostCommitIsReportedAsUnknownAndNotRetried() throws Exception {

@@ -115,9 +115,10 @@ public final class Failures {
     }
 
     private static boolean isConnectionState(String state) {
-        // 08: connection exception; 57P01..57P03: admin shutdown, crash shutdown, cannot connect now;
-        // 53300: too many connections.
-        return state.startsWith("08") || state.equals("57P01") || state.equals("57P02")
+        // 08: connection exception, except 08P01, a protocol violation: what was sent is malformed,
+        // and sending it again fails the same way. 57P01..57P03: admin shutdown, crash shutdown,
+        // cannot connect now; 53300: too many connections.
+        return (state.startsWith("08") && !state.equals("08P01")) || state.equals("57P01") || state.equals("57P02")
                 || state.equals("57P03") || state.equals("53300");
     }
 }

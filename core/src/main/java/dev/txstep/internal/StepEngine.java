@@ -418,13 +418,24 @@ public final class StepEngine {
         if (value.isEmpty()) {
             return null;
         }
+        String text;
         try {
-            return serializer.serialize(value.get());
+            text = serializer.serialize(value.get());
         } catch (RuntimeException e) {
             throw new OutputSerializationException("the output of step " + key + " ("
                     + value.get().getClass().getName() + ") cannot be recorded, so the step was rolled back: "
                     + e.getMessage(), e);
         }
+        // The recorded text must come back as it was written: NULL would replay as "no value", and
+        // a NUL character or an unpaired surrogate is not stored as given.
+        String unstorable = text == null ? null : Texts.unstorable(text);
+        if (text == null || unstorable != null) {
+            throw new OutputSerializationException("the output of step " + key + " ("
+                    + value.get().getClass().getName() + ") cannot be recorded, so the step was rolled back: "
+                    + (text == null ? "serializer '" + serializer.name() + "' returned null for it"
+                            : "its serialized text contains " + unstorable + ", which a text column cannot store"));
+        }
+        return text;
     }
 
     @SuppressWarnings("unchecked")
