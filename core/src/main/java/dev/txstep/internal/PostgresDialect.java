@@ -59,12 +59,17 @@ final class PostgresDialect implements Dialect {
 
     @Override
     public Mono<Void> insertAndCommit(Connection connection, String table, OutputRow row) {
-        String insert = "INSERT INTO " + table
-                + " (workflow_id, step_id, step_name, output, error, serialization, created_at) VALUES ("
-                + literal(row.key().workflowId()) + ", " + row.key().stepId() + ", " + literal(row.stepName())
-                + ", " + literal(row.output()) + ", " + literal(row.error()) + ", "
-                + literal(row.serialization()) + ", " + row.createdAt() + ")";
-        return Flux.from(connection.createBatch().add(insert).add("COMMIT").execute())
+        String prefix = "INSERT INTO " + table
+                + " (workflow_id, step_id, step_name, output, error, serialization, created_at) VALUES (";
+        String output = row.output();
+        // Sized once: the output dominates, and a growing builder would copy it several times.
+        StringBuilder insert = new StringBuilder(prefix.length() + 160 + (output == null ? 0 : output.length()))
+                .append(prefix)
+                .append(literal(row.key().workflowId())).append(", ").append(row.key().stepId()).append(", ")
+                .append(literal(row.stepName())).append(", ").append(literal(output)).append(", ")
+                .append(literal(row.error())).append(", ").append(literal(row.serialization())).append(", ")
+                .append(row.createdAt()).append(')');
+        return Flux.from(connection.createBatch().add(insert.toString()).add("COMMIT").execute())
                 .concatMap(Result::getRowsUpdated)
                 .then();
     }
