@@ -46,7 +46,8 @@ import reactor.core.publisher.Sinks;
  * Outside a workflow a step is a plain transaction with the same retries.
  *
  * <p>Every path releases its connection: {@code usingWhen} rolls back and closes on error and on
- * cancel, and closes after the commit.
+ * cancel, and closes after the commit. An attempt's statements go through a {@link GatedConnection},
+ * shut before the rollback, so none of them reaches the server after it.
  */
 public final class StepEngine {
 
@@ -232,7 +233,7 @@ public final class StepEngine {
 
     /** One attempt of an unrecorded step (outside a workflow, or read-only): begin, run, commit. */
     private <R> Mono<StepResult> plainAttempt(StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
-        return Mono.usingWhen(connections.create(),
+        return Mono.usingWhen(gatedConnection(),
                         conn -> dialect.begin(conn, spec.level(), spec.readOnly())
                                 .then(transact(conn, null, spec, fn))
                                 .flatMap(value -> Mono.from(conn.commitTransaction())
@@ -242,7 +243,7 @@ public final class StepEngine {
                                                 + " unknown, so it is not retried. Run it as a recorded step in a"
                                                 + " workflow to make it exactly-once", error))
                                         .thenReturn(new StepResult(value, StepOutcome.EXECUTED))),
-                        this::release, (conn, error) -> rollbackAndRelease(conn), this::rollbackAndRelease)
+                        this::release, (conn, error) -> endEarly(conn), this::endEarly)
                 // A function error is final unless the database reported it as transient.
                 .onErrorMap(StepFailure.FunctionFailed.class, failure -> Failures.isRetryableFromFunction(
                         failure.getCause(), dialect) ? failure.getCause() : failure);
@@ -256,11 +257,11 @@ public final class StepEngine {
      */
     private <R> Mono<StepResult> execute(StepKey key, StepSpec spec,
             Function<TxSession, ? extends Publisher<R>> fn, Loader loader) {
-        return Mono.usingWhen(connections.create(),
+        return Mono.usingWhen(gatedConnection(),
                         conn -> begin(conn, key, spec, loader)
                                 .then(transact(conn, key, spec, fn))
                                 .flatMap(value -> commitWithOutput(conn, key, spec, value)),
-                        this::release, (conn, error) -> rollbackAndRelease(conn), this::rollbackAndRelease)
+                        this::release, (conn, error) -> endEarly(conn), this::endEarly)
                 .onErrorResume(StepFailure.class, failure -> failure instanceof StepFailure.AlreadyRecorded recorded
                         ? replayed(recorded.row(), spec, StepOutcome.REPLAYED) : afterRollback(key, spec, failure))
                 .doFinally(signal -> {
@@ -447,8 +448,25 @@ public final class StepEngine {
         return (R) value;
     }
 
-    private Mono<Void> release(Connection conn) {
-        return dialect.release(conn);
+    /** A pooled connection for one attempt of a step, behind its gate (see {@link GatedConnection}). */
+    private Mono<GatedConnection> gatedConnection() {
+        return Mono.from(connections.create()).map(GatedConnection::new);
+    }
+
+    private Mono<Void> release(GatedConnection conn) {
+        return dialect.release(conn.delegate());
+    }
+
+    /**
+     * Ends an attempt that failed or was cancelled: shuts its gate, so that a request the attempt is
+     * sending at this moment goes out before the {@code ROLLBACK} and none goes out after it, then
+     * rolls back and releases the connection.
+     */
+    private Mono<Void> endEarly(GatedConnection conn) {
+        return Mono.defer(() -> {
+            conn.shut();
+            return rollbackAndRelease(conn.delegate());
+        });
     }
 
     private Mono<Void> rollbackAndRelease(Connection conn) {
