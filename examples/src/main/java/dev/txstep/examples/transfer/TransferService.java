@@ -1,0 +1,157 @@
+package dev.txstep.examples.transfer;
+
+import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceOptions;
+import dev.txstep.IsolationLevel;
+import dev.txstep.TxSession;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Function;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * The accounts, the ledger and the one transaction step that moves money between them.
+ *
+ * <p><b>One step, not two.</b> The debit and the credit run in a single SERIALIZABLE step: one
+ * transaction that debits, credits, writes both ledger entries and — through txstep — records the
+ * resulting {@link Transfer}, all or nothing. Two steps (debit, then credit) would commit the debit
+ * alone first: until the credit's step ran, the money would be missing from both accounts, and if
+ * the process died in between it would stay missing until a client retried with the same key
+ * (nothing else would ever run the workflow again). Separate steps are for effects that cannot
+ * share a transaction — accounts in two databases, a call to another service — where a workflow
+ * that resumes from its recorded steps is exactly what is needed. Here one database holds both
+ * accounts, so one transaction keeps every balance consistent at every moment, and txstep makes
+ * that transaction happen once per idempotency key.
+ *
+ * <p>SERIALIZABLE, and not a weaker level, because the step reads what it changes (the balance
+ * check) and concurrent transfers on one account must not interleave; PostgreSQL answers a
+ * conflict with a serialization failure or a deadlock, which txstep retries.
+ *
+ * <p>SQL uses {@code $1}-style parameters, which both PostgreSQL's and H2's R2DBC drivers accept.
+ *
+ * <p><b>Threads.</b> r2dbc-postgresql never blocks: a step runs on the thread that subscribes (a
+ * WebFlux event loop) and continues on the driver's. r2dbc-h2 is different: it drives the embedded
+ * H2 engine synchronously on the subscribing thread, so a statement waiting for another
+ * transaction's row lock would hold an event loop that other requests — possibly the lock's
+ * holder — need. On H2 the service therefore subscribes its steps on a worker
+ * ({@code Schedulers.boundedElastic()}); on PostgreSQL it uses {@code Schedulers.immediate()}, i.e.
+ * no thread hop.
+ */
+final class TransferService {
+
+    private final AsyncDatasource ds;
+    private final String accounts;
+    private final String ledger;
+    private final Function<TransferRequest, Mono<Transfer>> transfer;
+    private final Scheduler stepScheduler;
+
+    /**
+     * @param ds            the datasource
+     * @param schema        the schema of the tables (validated by txstep when {@code ds} was created)
+     * @param stepScheduler where steps are subscribed: {@code Schedulers.immediate()} for a
+     *                      non-blocking driver, a worker for r2dbc-h2 (see the class description)
+     */
+    TransferService(AsyncDatasource ds, String schema, Scheduler stepScheduler) {
+        this.ds = ds;
+        this.stepScheduler = stepScheduler;
+        // The schema is a plain identifier: txstep refused any other when the datasource was created.
+        this.accounts = "\"" + schema + "\".accounts";
+        this.ledger = "\"" + schema + "\".ledger";
+        // An explicit name: it is recorded with the output and checked on replay, so renaming the
+        // Java method cannot attach old outputs to different code.
+        this.transfer = ds.transaction(new DatasourceOptions("transfer", IsolationLevel.SERIALIZABLE), this::move);
+    }
+
+    /**
+     * The transfer step. Inside a workflow (a request with an {@code Idempotency-Key}) its output
+     * is recorded, and a replay returns it without touching the accounts.
+     *
+     * @return on subscribe, runs or replays the step and emits the transfer; errors with
+     *         {@link TransferRejectedException} (first run) or {@code RecordedStepException}
+     *         wrapping one (replay) when the bank refuses it
+     */
+    Mono<Transfer> transfer(TransferRequest request) {
+        return transfer.apply(request).subscribeOn(stepScheduler);
+    }
+
+    /**
+     * Reads an account. A read-only step: it records nothing, and on PostgreSQL it runs in a
+     * read-only transaction.
+     *
+     * @return on subscribe, emits the account, or completes empty if there is none
+     */
+    Mono<Account> account(String id) {
+        return ds.runTxStepAsync(DatasourceOptions.named("account").asReadOnly(), tx -> tx.query(
+                "SELECT id, balance FROM " + accounts + " WHERE id = $1",
+                (row, meta) -> new Account(row.get(0, String.class), row.get(1, Long.class)), id).next())
+                .subscribeOn(stepScheduler);
+    }
+
+    /**
+     * Creates the tables if they do not exist and opens the given accounts if they do not exist
+     * (an account that exists keeps its balance). A plain transaction: run outside any workflow,
+     * nothing is recorded.
+     *
+     * @return on subscribe, does that and completes
+     */
+    Mono<Void> createTables(Map<String, Long> openingBalances) {
+        return ds.runTxStepAsync(DatasourceOptions.named("createTables"), tx -> tx.execute(
+                        "CREATE TABLE IF NOT EXISTS " + accounts + " (id VARCHAR(64) PRIMARY KEY,"
+                                + " balance BIGINT NOT NULL CHECK (balance >= 0))")
+                .then(tx.execute("CREATE TABLE IF NOT EXISTS " + ledger + " (transfer_id VARCHAR(36) NOT NULL,"
+                        + " account_id VARCHAR(64) NOT NULL, amount BIGINT NOT NULL,"
+                        + " PRIMARY KEY (transfer_id, account_id))"))
+                .thenMany(Flux.fromIterable(openingBalances.entrySet()).concatMap(account -> tx.execute(
+                        "INSERT INTO " + accounts + " (id, balance) SELECT $1, $2 WHERE NOT EXISTS"
+                                + " (SELECT 1 FROM " + accounts + " WHERE id = $3)",
+                        account.getKey(), account.getValue(), account.getKey())))
+                .then()).then();
+    }
+
+    /** The step's function: called in the step's transaction, again on a retried attempt. */
+    private Mono<Transfer> move(TxSession tx, TransferRequest request) {
+        String id = UUID.randomUUID().toString();
+        Instant at = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        return debit(tx, request)
+                .then(credit(tx, request))
+                .then(tx.execute("INSERT INTO " + ledger + " (transfer_id, account_id, amount) VALUES ($1, $2, $3)",
+                        id, request.from(), -request.amount()))
+                .then(tx.execute("INSERT INTO " + ledger + " (transfer_id, account_id, amount) VALUES ($1, $2, $3)",
+                        id, request.to(), request.amount()))
+                .then(balance(tx, request.from()))
+                .flatMap(fromBalance -> balance(tx, request.to()).map(toBalance -> new Transfer(id, request.from(),
+                        request.to(), request.amount(), fromBalance, toBalance, at)));
+    }
+
+    private Mono<Void> debit(TxSession tx, TransferRequest request) {
+        // The balance check and the debit in one statement: no window between reading and writing.
+        return tx.execute("UPDATE " + accounts + " SET balance = balance - $1 WHERE id = $2 AND balance >= $3",
+                        request.amount(), request.from(), request.amount())
+                .flatMap(updated -> updated == 1 ? Mono.<Void>empty() : exists(tx, request.from())
+                        .flatMap(exists -> Mono.<Void>error(new TransferRejectedException(exists
+                                ? "insufficient funds in account '" + request.from() + "'"
+                                : "no account '" + request.from() + "'"))));
+    }
+
+    private Mono<Void> credit(TxSession tx, TransferRequest request) {
+        return tx.execute("UPDATE " + accounts + " SET balance = balance + $1 WHERE id = $2",
+                        request.amount(), request.to())
+                // An error here rolls the debit back too: it is the same transaction.
+                .flatMap(updated -> updated == 1 ? Mono.<Void>empty()
+                        : Mono.<Void>error(new TransferRejectedException("no account '" + request.to() + "'")));
+    }
+
+    private Mono<Boolean> exists(TxSession tx, String account) {
+        return tx.query("SELECT COUNT(*) FROM " + accounts + " WHERE id = $1",
+                (row, meta) -> row.get(0, Long.class) > 0, account).single();
+    }
+
+    private Mono<Long> balance(TxSession tx, String account) {
+        return tx.query("SELECT balance FROM " + accounts + " WHERE id = $1",
+                (row, meta) -> row.get(0, Long.class), account).single();
+    }
+}
