@@ -59,6 +59,14 @@ public interface Dialect {
     Mono<Void> insertAndCommit(Connection connection, String table, OutputRow row);
 
     /**
+     * Whether the driver does its work on the calling thread (an embedded database): then a step
+     * is subscribed on a worker thread, so that waiting for a lock never holds an event loop.
+     */
+    default boolean runsOnCallingThread() {
+        return false;
+    }
+
+    /**
      * Returns a connection to its pool. The default just closes it; a dialect whose driver works
      * synchronously on the caller's thread may need more (see {@link H2Dialect}).
      */

@@ -50,6 +50,12 @@ final class H2Dialect implements Dialect {
         return OutputStore.insert(this, connection, table, row).then(Mono.from(connection.commitTransaction()));
     }
 
+    /** r2dbc-h2 runs the H2 engine on the caller's thread, lock waits included. */
+    @Override
+    public boolean runsOnCallingThread() {
+        return true;
+    }
+
     /**
      * r2dbc-h2 completes every call synchronously, so without a hop the code after a release — the
      * next step acquiring a connection — runs inside the pool's own release, and r2dbc-pool's

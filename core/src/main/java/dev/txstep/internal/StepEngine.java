@@ -28,6 +28,7 @@ import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * Runs transaction steps. In a workflow:
@@ -107,6 +108,10 @@ public final class StepEngine {
                 outcome = recordedStep(run, scope.get(), run.key, spec, fn);
             } else {
                 outcome = plainStep(run, spec, fn);
+            }
+            if (dialect.runsOnCallingThread()) {
+                // An embedded database blocks the subscribing thread, which in WebFlux is an event loop.
+                outcome = outcome.subscribeOn(Schedulers.boundedElastic());
             }
             return outcome
                     .doOnSuccess(result -> report(run, result.outcome(), null))

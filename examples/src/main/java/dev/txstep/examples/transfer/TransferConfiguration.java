@@ -11,8 +11,6 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerResponse;
-import reactor.core.scheduler.Scheduler;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * Wires the service: the txstep datasource, the tables, the routes and the idempotency filter.
@@ -45,10 +43,7 @@ class TransferConfiguration {
     /** The service, after its tables exist and the opening balances are in. */
     @Bean
     TransferService transferService(AsyncDatasource transferDatasource, TransferProperties properties) {
-        // r2dbc-h2 runs the embedded engine on the calling thread: keep it off the event loops.
-        Scheduler stepScheduler = properties.url().matches("r2dbc:(pool:)?h2:.*")
-                ? Schedulers.boundedElastic() : Schedulers.immediate();
-        TransferService service = new TransferService(transferDatasource, properties.schema(), stepScheduler);
+        TransferService service = new TransferService(transferDatasource, properties.schema());
         service.createTables(properties.openingBalances()).block(STARTUP_TIMEOUT);
         return service;
     }

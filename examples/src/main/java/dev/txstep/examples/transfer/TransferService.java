@@ -11,7 +11,6 @@ import java.util.UUID;
 import java.util.function.Function;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
 
 /**
  * The accounts, the ledger and the one transaction step that moves money between them.
@@ -33,13 +32,9 @@ import reactor.core.scheduler.Scheduler;
  *
  * <p>SQL uses {@code $1}-style parameters, which both PostgreSQL's and H2's R2DBC drivers accept.
  *
- * <p><b>Threads.</b> r2dbc-postgresql never blocks: a step runs on the thread that subscribes (a
- * WebFlux event loop) and continues on the driver's. r2dbc-h2 is different: it drives the embedded
- * H2 engine synchronously on the subscribing thread, so a statement waiting for another
- * transaction's row lock would hold an event loop that other requests — possibly the lock's
- * holder — need. On H2 the service therefore subscribes its steps on a worker
- * ({@code Schedulers.boundedElastic()}); on PostgreSQL it uses {@code Schedulers.immediate()}, i.e.
- * no thread hop.
+ * <p><b>Threads.</b> Nothing here blocks. r2dbc-postgresql runs a step on the subscribing thread
+ * (a WebFlux event loop) and continues on the driver's; on H2, whose engine runs on the calling
+ * thread, txstep itself subscribes steps on a worker, so a lock wait never holds an event loop.
  */
 final class TransferService {
 
@@ -47,17 +42,13 @@ final class TransferService {
     private final String accounts;
     private final String ledger;
     private final Function<TransferRequest, Mono<Transfer>> transfer;
-    private final Scheduler stepScheduler;
 
     /**
-     * @param ds            the datasource
-     * @param schema        the schema of the tables (validated by txstep when {@code ds} was created)
-     * @param stepScheduler where steps are subscribed: {@code Schedulers.immediate()} for a
-     *                      non-blocking driver, a worker for r2dbc-h2 (see the class description)
+     * @param ds     the datasource
+     * @param schema the schema of the tables (validated by txstep when {@code ds} was created)
      */
-    TransferService(AsyncDatasource ds, String schema, Scheduler stepScheduler) {
+    TransferService(AsyncDatasource ds, String schema) {
         this.ds = ds;
-        this.stepScheduler = stepScheduler;
         // The schema is a plain identifier: txstep refused any other when the datasource was created.
         this.accounts = "\"" + schema + "\".accounts";
         this.ledger = "\"" + schema + "\".ledger";
@@ -75,7 +66,7 @@ final class TransferService {
      *         wrapping one (replay) when the bank refuses it
      */
     Mono<Transfer> transfer(TransferRequest request) {
-        return transfer.apply(request).subscribeOn(stepScheduler);
+        return transfer.apply(request);
     }
 
     /**
@@ -87,8 +78,7 @@ final class TransferService {
     Mono<Account> account(String id) {
         return ds.runTxStepAsync(DatasourceOptions.named("account").asReadOnly(), tx -> tx.query(
                 "SELECT id, balance FROM " + accounts + " WHERE id = $1",
-                (row, meta) -> new Account(row.get(0, String.class), row.get(1, Long.class)), id).next())
-                .subscribeOn(stepScheduler);
+                (row, meta) -> new Account(row.get(0, String.class), row.get(1, Long.class)), id).next());
     }
 
     /**
