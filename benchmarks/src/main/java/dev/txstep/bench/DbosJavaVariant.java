@@ -65,27 +65,7 @@ final class DbosJavaVariant extends InProcessVariant {
                 workflows.transfers(stepsPerWorkflow);
             }
         }, recorder, "bench-dbos");
-        return new Load() {
-            @Override
-            public void start() {
-                workers.start();
-            }
-
-            @Override
-            public void stop() throws Exception {
-                workers.stop();
-            }
-
-            @Override
-            public String note() {
-                return "system pool " + setting.dbosSystemPoolSize();
-            }
-
-            @Override
-            public void close() {
-                DbosJavaVariant.close(dbos, app, system);
-            }
-        };
+        return Load.of(workers, () -> "system pool " + setting.dbosSystemPoolSize(), () -> close(dbos, app, system));
     }
 
     private static void close(DBOS dbos, HikariDataSource app, HikariDataSource system) {

@@ -1,5 +1,7 @@
 package dev.txstep.bench;
 
+import java.util.function.Supplier;
+
 /**
  * What an in-process variant runs for one measurement: workers that repeat the variant's operation
  * and report it to a {@link Recorder}, and the resources they use.
@@ -24,4 +26,36 @@ interface Load extends AutoCloseable {
     /** Releases the resources (pools, datasources); called after {@link #stop()}. */
     @Override
     void close() throws Exception;
+
+    /**
+     * A load made of workers, a note read after they stopped, and the resources they used.
+     *
+     * @param workers   what runs the operation
+     * @param note      the measurement's note, or null for none; read after {@link #stop()}
+     * @param resources what {@link #close()} releases
+     * @return the load
+     */
+    static Load of(Workers workers, Supplier<String> note, AutoCloseable resources) {
+        return new Load() {
+            @Override
+            public void start() {
+                workers.start();
+            }
+
+            @Override
+            public void stop() throws Exception {
+                workers.stop();
+            }
+
+            @Override
+            public String note() {
+                return note == null ? null : note.get();
+            }
+
+            @Override
+            public void close() throws Exception {
+                resources.close();
+            }
+        };
+    }
 }

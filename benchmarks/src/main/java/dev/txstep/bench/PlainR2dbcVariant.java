@@ -51,28 +51,10 @@ final class PlainR2dbcVariant extends InProcessVariant {
                     .retryWhen(RETRY.doBeforeRetry(signal -> retries.increment()))
                     .doOnSuccess(ignored -> recorder.completed(System.nanoTime() - started));
         }, recorder);
-        return new Load() {
-            @Override
-            public void start() {
-                workers.start();
-            }
-
-            @Override
-            public void stop() throws Exception {
-                workers.stop();
-            }
-
-            @Override
-            public String note() {
-                long n = retries.sum();
-                return n == 0 ? null : n + " retries (warm-up included)";
-            }
-
-            @Override
-            public void close() {
-                pool.disposeLater().block();
-            }
-        };
+        return Load.of(workers, () -> {
+            long n = retries.sum();
+            return n == 0 ? null : n + " retries (warm-up included)";
+        }, () -> pool.disposeLater().block());
     }
 
     private static Mono<Void> transfer(ConnectionPool pool, Isolation isolation) {

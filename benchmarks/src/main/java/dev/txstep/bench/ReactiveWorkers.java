@@ -12,7 +12,7 @@ import reactor.core.publisher.Mono;
  * one completed: a closed system with a fixed number of operations in flight, and no thread per
  * operation. An operation that fails is reported and the loop goes on.
  */
-final class ReactiveWorkers {
+final class ReactiveWorkers implements Workers {
 
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(60);
 
@@ -34,7 +34,8 @@ final class ReactiveWorkers {
         this.recorder = recorder;
     }
 
-    void start() {
+    @Override
+    public void start() {
         running = true;
         done = Flux.range(0, concurrency)
                 .flatMap(worker -> Mono.defer(operation)
@@ -47,7 +48,8 @@ final class ReactiveWorkers {
                 .toFuture();
     }
 
-    void stop() throws Exception {
+    @Override
+    public void stop() throws Exception {
         running = false;
         done.get(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
     }

@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * how blocking code (a servlet container's worker pool, say) calls a datasource. An operation that
  * throws is reported and the loop goes on.
  */
-final class ThreadWorkers {
+final class ThreadWorkers implements Workers {
 
     private static final long STOP_TIMEOUT_SECONDS = 60;
 
@@ -34,7 +34,8 @@ final class ThreadWorkers {
         this.name = name;
     }
 
-    void start() {
+    @Override
+    public void start() {
         running = true;
         AtomicInteger index = new AtomicInteger();
         threads = Executors.newFixedThreadPool(concurrency, task -> {
@@ -47,7 +48,8 @@ final class ThreadWorkers {
         }
     }
 
-    void stop() throws InterruptedException {
+    @Override
+    public void stop() throws InterruptedException {
         running = false;
         threads.shutdown();
         if (!threads.awaitTermination(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {

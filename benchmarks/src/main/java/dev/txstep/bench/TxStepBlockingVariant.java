@@ -67,29 +67,11 @@ final class TxStepBlockingVariant extends InProcessVariant {
             }
             return null;
         }), recorder, "bench-blocking");
-        return new Load() {
-            @Override
-            public void start() {
-                workers.start();
-            }
-
-            @Override
-            public void stop() throws Exception {
-                workers.stop();
-            }
-
-            @Override
-            public String note() {
-                int peak = functions.peak();
-                int cap = Schedulers.DEFAULT_BOUNDED_ELASTIC_SIZE;
-                String gauge = "peak " + peak + " step functions at once (boundedElastic cap " + cap + ")";
-                return peak >= cap && setting.concurrency() > cap ? "LIMITED by boundedElastic: " + gauge : gauge;
-            }
-
-            @Override
-            public void close() {
-                TxStepDatasources.close(async, pool);
-            }
-        };
+        return Load.of(workers, () -> {
+            int peak = functions.peak();
+            int cap = Schedulers.DEFAULT_BOUNDED_ELASTIC_SIZE;
+            String gauge = "peak " + peak + " step functions at once (boundedElastic cap " + cap + ")";
+            return peak >= cap && setting.concurrency() > cap ? "LIMITED by boundedElastic: " + gauge : gauge;
+        }, () -> TxStepDatasources.close(async, pool));
     }
 }

@@ -44,21 +44,6 @@ final class TxStepFirstRunVariant extends InProcessVariant {
                         .concatMap(i -> transfer.timedStep(recorder))
                         .then()),
                 recorder);
-        return new Load() {
-            @Override
-            public void start() {
-                workers.start();
-            }
-
-            @Override
-            public void stop() throws Exception {
-                workers.stop();
-            }
-
-            @Override
-            public void close() {
-                TxStepDatasources.close(datasource, pool);
-            }
-        };
+        return Load.of(workers, null, () -> TxStepDatasources.close(datasource, pool));
     }
 }

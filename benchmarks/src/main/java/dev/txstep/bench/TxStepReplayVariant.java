@@ -58,28 +58,10 @@ final class TxStepReplayVariant extends InProcessVariant {
                                 .concatMap(i -> transfer.timedStep(recorder))
                                 .then()),
                 recorder);
-        return new Load() {
-            @Override
-            public void start() {
-                workers.start();
-            }
-
-            @Override
-            public void stop() throws Exception {
-                workers.stop();
-            }
-
-            @Override
-            public String note() {
-                long ran = transfer.functionRuns();
-                return ran == 0 ? null : "ERROR: " + ran + " step functions ran during replay";
-            }
-
-            @Override
-            public void close() {
-                TxStepDatasources.close(datasource, pool);
-            }
-        };
+        return Load.of(workers, () -> {
+            long ran = transfer.functionRuns();
+            return ran == 0 ? null : "ERROR: " + ran + " step functions ran during replay";
+        }, () -> TxStepDatasources.close(datasource, pool));
     }
 
     /** Records the workflows this isolation level's measurements replay. Untimed. */
