@@ -7,8 +7,6 @@ import dev.txstep.testing.TestDatabases;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import reactor.core.publisher.Mono;
 
 /**
@@ -25,7 +23,7 @@ import reactor.core.publisher.Mono;
 public final class ConcurrentStartupMain {
 
     /** How long a child waits for the barrier before giving up (the parent died, say). */
-    private static final long BARRIER_TIMEOUT_NANOS = TimeUnit.MINUTES.toNanos(2);
+    private static final Duration BARRIER_TIMEOUT = Duration.ofMinutes(2);
 
     private ConcurrentStartupMain() {
     }
@@ -42,7 +40,7 @@ public final class ConcurrentStartupMain {
             AsyncDatasource.Config config = AsyncDatasource.Config.builder()
                     .url(TestDatabases.postgresR2dbcUrl()).schema(schema).initialPoolSize(0).maxPoolSize(1).build();
             Files.writeString(ready, "ready");
-            awaitBarrier(go);
+            ChildJvm.awaitFile(go, BARRIER_TIMEOUT);
 
             long createStart = System.currentTimeMillis();
             AsyncDatasource ds = AsyncDatasource.create(config).block(Duration.ofMinutes(1));
@@ -59,16 +57,5 @@ public final class ConcurrentStartupMain {
         }
         // Flyway's and the drivers' threads must not keep the process alive.
         System.exit(exit);
-    }
-
-    private static void awaitBarrier(Path go) {
-        long deadline = System.nanoTime() + BARRIER_TIMEOUT_NANOS;
-        while (!Files.exists(go)) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("the start barrier " + go + " never opened");
-            }
-            // A short sleep, not a spin: eight spinning JVMs would starve the ones still starting.
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
-        }
     }
 }

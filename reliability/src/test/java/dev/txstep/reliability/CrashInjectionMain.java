@@ -6,14 +6,10 @@ import dev.txstep.reactor.Workflow;
 import dev.txstep.testing.TestSchema;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.Result;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -38,13 +34,10 @@ final class CrashInjectionMain {
     }
 
     public static void main(String[] args) {
-        try {
+        ChildJvm.runAndExit(() -> {
             run(args);
-            System.exit(0);
-        } catch (Throwable t) {
-            t.printStackTrace();
-            System.exit(1);
-        }
+            return null;
+        });
     }
 
     private static void run(String[] args) throws Exception {
@@ -66,31 +59,13 @@ final class CrashInjectionMain {
                             tx -> functionStarted(ds, schema, warmUp, run, 0).thenReturn("warm")))
                     .block(Duration.ofSeconds(60));
             Files.createFile(ready);
-            String workflowId = awaitGo(go);
+            ChildJvm.awaitFile(go, Duration.ofMinutes(5));
+            String workflowId = Files.readString(go).trim();
             List<String> outputs = workflow(ds, schema, workflowId, steps, run).block(Duration.ofMinutes(5));
-            writeAtomically(result, outputs);
+            ChildJvm.writeAtomically(result, outputs);
         } finally {
             ds.close().block(Duration.ofSeconds(30));
         }
-    }
-
-    /** Waits for the go file (the test writes it atomically) and returns the workflow id it holds. */
-    private static String awaitGo(Path go) throws IOException {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-        while (!Files.exists(go)) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("no go file " + go + " within 5 minutes");
-            }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
-        }
-        return Files.readString(go).trim();
-    }
-
-    /** Writes lines under a temporary name and renames it into place. */
-    static void writeAtomically(Path file, List<String> lines) throws IOException {
-        Path partial = file.resolveSibling(file.getFileName() + ".partial");
-        Files.write(partial, lines);
-        Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE);
     }
 
     /**

@@ -150,7 +150,7 @@ class CrashInjectionTest {
             runs++;
             awaitReady(run);
             long recordedBefore = recorded(workflowId);
-            CrashInjectionMain.writeAtomically(run.go(), List.of(workflowId));
+            ChildJvm.writeAtomically(run.go(), List.of(workflowId));
             // A run that finds every step recorded only replays them: let it complete.
             boolean aimed = kills < KILLS && recordedBefore < STEPS;
             if (aimed) {

@@ -4,12 +4,9 @@ import dev.txstep.AsyncDatasource;
 import dev.txstep.IsolationLevel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * One executor process of {@link DuplicateExecutorsTest}: runs the duplicate-executors workflow once
@@ -29,13 +26,10 @@ final class DuplicateExecutorsMain {
     }
 
     public static void main(String[] args) {
-        try {
+        ChildJvm.runAndExit(() -> {
             run(args);
-            System.exit(0);
-        } catch (Throwable t) {
-            t.printStackTrace();
-            System.exit(1);
-        }
+            return null;
+        });
     }
 
     private static void run(String[] args) throws Exception {
@@ -55,27 +49,15 @@ final class DuplicateExecutorsMain {
         try {
             DuplicateExecutorsWorkload workload = new DuplicateExecutorsWorkload(schema, level);
             Files.createFile(ready);
-            awaitFile(go, Duration.ofSeconds(120));
+            ChildJvm.awaitFile(go, Duration.ofSeconds(120));
             List<String> outputs = workload.run(ds, workflowId, steps).block(Duration.ofMinutes(10));
 
             List<String> lines = new ArrayList<>(outputs.size() + 1);
             lines.add(Integer.toString(workload.functionRuns()));
             lines.addAll(outputs);
-            Path partial = result.resolveSibling(result.getFileName() + ".partial");
-            Files.write(partial, lines);
-            Files.move(partial, result, StandardCopyOption.ATOMIC_MOVE);
+            ChildJvm.writeAtomically(result, lines);
         } finally {
             ds.close().block(Duration.ofSeconds(30));
-        }
-    }
-
-    private static void awaitFile(Path file, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!Files.exists(file)) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("the test never created " + file);
-            }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
         }
     }
 }
