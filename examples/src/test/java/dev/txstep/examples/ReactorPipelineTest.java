@@ -37,13 +37,17 @@ class ReactorPipelineTest {
         String url = TestDatabases.postgresR2dbcUrl();
         String schema = TestDatabases.uniqueSchema("pipeline");
         try {
-            check(url, schema);
+            Summary summary = check(url, schema);
+            // The resume ran exactly what the killed run had not committed. (Not asserted on H2: there,
+            // the count read just after reopening the killed process's file was once seen one higher
+            // than what the resume found recorded, while every final count was exact.)
+            assertEquals(ORDERS, summary.shippedBeforeKill() + summary.ranOnResume(), summary.toString());
         } finally {
             TestDatabases.exec(url, "DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
         }
     }
 
-    private void check(String url, String schema) throws Exception {
+    private Summary check(String url, String schema) throws Exception {
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
         Summary summary = ReactorPipeline.demo(new Settings(url, schema, ORDERS, 15),
                 new PrintStream(printed, true, StandardCharsets.UTF_8));
@@ -59,5 +63,6 @@ class ReactorPipelineTest {
         assertEquals(summary.unitsOrdered(), TestDatabases.queryLong(url, "SELECT 50000 - SUM(units) FROM " + q + "stock"));
         assertEquals(ORDERS, TestDatabases.queryLong(url, "SELECT COUNT(*) FROM " + q + "datasource_outputs"
                 + " WHERE workflow_id = '" + summary.workflowId() + "'"));
+        return summary;
     }
 }
