@@ -25,7 +25,8 @@ import java.util.function.ToIntFunction;
  *       (see {@link StepOutcome});</li>
  *   <li>{@code txstep.step.retries} (counter), tagged {@code sqlstate} with the SQLSTATE of the
  *       transient failure that was retried, or {@code none} (a lost connection, say);</li>
- *   <li>for each datasource whose pool txstep built, gauges of its r2dbc-pool:
+ *   <li>for each datasource whose steps run on an r2dbc-pool (the one it built, or one the
+ *       application gave it, such as Spring Boot's), gauges of that pool:
  *       {@code txstep.pool.acquired}, {@code txstep.pool.idle}, {@code txstep.pool.allocated},
  *       {@code txstep.pool.pending}, {@code txstep.pool.max.allocated}, tagged {@code schema}.</li>
  * </ul>
@@ -79,7 +80,7 @@ public final class MicrometerStepObserver implements StepObserver {
     @Override
     public void datasourceCreated(AsyncDatasource datasource) {
         if (!(datasource.connectionFactory() instanceof ConnectionPool pool)) {
-            return; // a connection factory the application gave: its owner measures it
+            return; // not an r2dbc-pool: nothing to read gauges from
         }
         Tags poolTags = tags.and("schema", datasource.schema());
         gauge("txstep.pool.acquired", "Connections in use by steps", pool, poolTags, PoolMetrics::acquiredSize);
