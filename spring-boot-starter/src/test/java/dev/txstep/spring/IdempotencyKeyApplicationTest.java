@@ -6,18 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.txstep.AsyncDatasource;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.reactor.IdempotencyKeyWebFilter;
+import dev.txstep.testing.Concurrently;
 import dev.txstep.testing.TestDatabases;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -71,7 +65,7 @@ class IdempotencyKeyApplicationTest {
         WebTestClient client = client();
         String key = UUID.randomUUID().toString();
 
-        List<String> bodies = concurrently(CLIENTS, () -> client.post().uri("/orders")
+        List<String> bodies = Concurrently.run(CLIENTS, () -> client.post().uri("/orders")
                 .header(IdempotencyKeyWebFilter.DEFAULT_HEADER_NAME, key)
                 .exchange().expectStatus().isOk()
                 .expectBody(String.class).returnResult().getResponseBody());
@@ -95,32 +89,6 @@ class IdempotencyKeyApplicationTest {
     private WebTestClient client() {
         return WebTestClient.bindToServer().baseUrl("http://localhost:" + port)
                 .responseTimeout(Duration.ofSeconds(60)).build();
-    }
-
-    /** Runs {@code n} copies of a call at once: each on its own thread, released together. */
-    private static <T> List<T> concurrently(int n, Callable<T> call) throws Exception {
-        ExecutorService threads = Executors.newFixedThreadPool(n);
-        try {
-            CountDownLatch ready = new CountDownLatch(n);
-            CountDownLatch go = new CountDownLatch(1);
-            List<Future<T>> futures = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                futures.add(threads.submit(() -> {
-                    ready.countDown();
-                    go.await();
-                    return call.call();
-                }));
-            }
-            assertTrue(ready.await(30, TimeUnit.SECONDS));
-            go.countDown();
-            List<T> results = new ArrayList<>();
-            for (Future<T> future : futures) {
-                results.add(future.get(90, TimeUnit.SECONDS));
-            }
-            return results;
-        } finally {
-            threads.shutdownNow();
-        }
     }
 
     /** The application: one endpoint that places an order in one transaction step. */

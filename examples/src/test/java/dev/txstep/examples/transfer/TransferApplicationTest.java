@@ -6,17 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.txstep.reactor.IdempotencyKeyWebFilter;
+import dev.txstep.testing.Concurrently;
 import dev.txstep.testing.TestDatabases;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -74,7 +69,7 @@ class TransferApplicationTest {
         String key = UUID.randomUUID().toString();
         String json = body(from, to, 2500);
 
-        List<String> bodies = concurrently(CLIENTS, () -> post(key, json).expectStatus().isOk()
+        List<String> bodies = Concurrently.run(CLIENTS, () -> post(key, json).expectStatus().isOk()
                 .expectBody(String.class).returnResult().getResponseBody());
 
         assertEquals(1, Set.copyOf(bodies).size(), "20 identical bodies: " + Set.copyOf(bodies));
@@ -159,32 +154,6 @@ class TransferApplicationTest {
                 .contentType(MediaType.APPLICATION_JSON)
                 .bodyValue(json)
                 .exchange();
-    }
-
-    /** Runs {@code n} copies of a call at once: each on its own thread, released together. */
-    private static <T> List<T> concurrently(int n, java.util.concurrent.Callable<T> call) throws Exception {
-        ExecutorService threads = Executors.newFixedThreadPool(n);
-        try {
-            CountDownLatch ready = new CountDownLatch(n);
-            CountDownLatch go = new CountDownLatch(1);
-            List<Future<T>> futures = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                futures.add(threads.submit(() -> {
-                    ready.countDown();
-                    go.await();
-                    return call.call();
-                }));
-            }
-            assertTrue(ready.await(30, TimeUnit.SECONDS));
-            go.countDown();
-            List<T> results = new ArrayList<>();
-            for (Future<T> future : futures) {
-                results.add(future.get(90, TimeUnit.SECONDS));
-            }
-            return results;
-        } finally {
-            threads.shutdownNow();
-        }
     }
 
     private static String body(String from, String to, long amount) {
