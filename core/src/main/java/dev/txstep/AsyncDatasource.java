@@ -9,6 +9,7 @@ import dev.txstep.internal.StepEngine;
 import dev.txstep.internal.StepNames;
 import dev.txstep.internal.StepSpec;
 import dev.txstep.internal.Texts;
+import dev.txstep.internal.WorkerThreads;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.ConnectionFactories;
@@ -24,7 +25,6 @@ import javax.sql.DataSource;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * Runs exactly-once transaction steps over R2DBC: the reactive datasource.
@@ -66,7 +66,7 @@ public final class AsyncDatasource {
      * @param r2dbcUrl e.g. {@code r2dbc:postgresql://postgres@127.0.0.1:5432/app} or
      *                 {@code r2dbc:h2:mem:///app}
      * @return on subscribe, validates the URL, builds a connection pool, installs the output table
-     *         (blocking JDBC work, run on {@code Schedulers.boundedElastic()}) and emits the
+     *         (blocking JDBC work, run on a {@code Schedulers.boundedElastic()} thread) and emits the
      *         datasource; errors with {@link InvalidConfigurationException} for a bad or unsupported
      *         URL, or {@link DatasourceException} if the migration fails
      */
@@ -88,7 +88,7 @@ public final class AsyncDatasource {
         if (config == null) {
             return Mono.error(new InvalidConfigurationException("config must not be null"));
         }
-        return Mono.fromCallable(() -> open(config)).subscribeOn(Schedulers.boundedElastic());
+        return Mono.fromCallable(() -> open(config)).subscribeOn(WorkerThreads.scheduler());
     }
 
     private static AsyncDatasource open(Config config) {

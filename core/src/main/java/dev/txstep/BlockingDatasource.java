@@ -3,6 +3,7 @@ package dev.txstep;
 import dev.txstep.internal.BlockingGuard;
 import dev.txstep.internal.DefaultBlockingTxSession;
 import dev.txstep.internal.StepNames;
+import dev.txstep.internal.WorkerThreads;
 import io.micrometer.context.ContextSnapshot;
 import io.micrometer.context.ContextSnapshotFactory;
 import java.util.function.BiFunction;
@@ -22,8 +23,8 @@ import reactor.core.scheduler.Schedulers;
  * on the worker thread that runs the step's function, so blocking and reactive steps share one
  * step counter.
  *
- * <p>The step's function runs on a {@link Schedulers#boundedElastic()} worker while the calling
- * thread waits. Every method refuses to run on a non-blocking (event-loop) thread with
+ * <p>The step's function runs on a {@link Schedulers#boundedElastic()} thread while the calling
+ * thread waits; cancelling the step never interrupts that thread. Every method refuses to run on a non-blocking (event-loop) thread with
  * {@link BlockingCallException}. Thread-safe.
  */
 public final class BlockingDatasource implements AutoCloseable {
@@ -177,7 +178,7 @@ public final class BlockingDatasource implements AutoCloseable {
             } finally {
                 currentSession.remove();
             }
-        }).subscribeOn(Schedulers.boundedElastic())), defaultName);
+        }).subscribeOn(WorkerThreads.scheduler())), defaultName);
         try {
             return step.contextWrite(caller::updateContext).block();
         } catch (RuntimeException e) {

@@ -8,7 +8,6 @@ import io.r2dbc.spi.Result;
 import java.util.function.Function;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * H2, the embedded default. r2dbc-h2 ignores the isolation level passed to
@@ -64,7 +63,7 @@ final class H2Dialect implements Dialect {
      */
     @Override
     public Mono<Void> release(Connection connection) {
-        return Mono.from(connection.close()).publishOn(Schedulers.boundedElastic());
+        return Mono.from(connection.close()).publishOn(WorkerThreads.scheduler());
     }
 
     /** H2 limits a DELETE itself; its row-value IN subquery would scan the table once per key. */

@@ -28,7 +28,6 @@ import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * Runs transaction steps. In a workflow:
@@ -111,7 +110,7 @@ public final class StepEngine {
             }
             if (dialect.runsOnCallingThread()) {
                 // An embedded database blocks the subscribing thread, which in WebFlux is an event loop.
-                outcome = outcome.subscribeOn(Schedulers.boundedElastic());
+                outcome = outcome.subscribeOn(WorkerThreads.scheduler());
             }
             return outcome
                     .doOnSuccess(result -> report(run, result.outcome(), null))
