@@ -10,6 +10,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.RepetitionInfo;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,11 +27,16 @@ class ReactorPipelineTest {
     @TempDir
     Path dir;
 
-    @Test
-    void killedAndResumedOnAFileBackedH2ShipsEveryOrderOnce() throws Exception {
-        String url = "r2dbc:h2:file:///" + dir.resolve("db").toAbsolutePath().toString().replace('\\', '/')
-                + ";WRITE_DELAY=0"; // durable commits: see ReactorPipeline.freshH2File
-        check(url, ReactorPipeline.DEFAULT_SCHEMA);
+    /**
+     * Twenty times over, because H2 failed here only now and then: a thread interrupted inside H2
+     * closed its file (a retried step, or "Reading from file … failed" for the rest of the run).
+     */
+    @RepeatedTest(20)
+    void killedAndResumedOnAFileBackedH2ShipsEveryOrderOnce(RepetitionInfo run) throws Exception {
+        String url = "r2dbc:h2:file:///" + dir.resolve("db" + run.getCurrentRepetition()).toAbsolutePath().toString()
+                .replace('\\', '/') + ";WRITE_DELAY=0"; // durable commits: see ReactorPipeline.freshH2File
+        Summary summary = check(url, ReactorPipeline.DEFAULT_SCHEMA);
+        assertEquals(ORDERS, summary.shippedBeforeKill() + summary.ranOnResume(), summary.toString());
     }
 
     @Test
@@ -38,9 +45,7 @@ class ReactorPipelineTest {
         String schema = TestDatabases.uniqueSchema("pipeline");
         try {
             Summary summary = check(url, schema);
-            // The resume ran exactly what the killed run had not committed. (Not asserted on H2: there,
-            // the count read just after reopening the killed process's file was once seen one higher
-            // than what the resume found recorded, while every final count was exact.)
+            // The resume ran exactly what the killed run had not committed.
             assertEquals(ORDERS, summary.shippedBeforeKill() + summary.ranOnResume(), summary.toString());
         } finally {
             TestDatabases.exec(url, "DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
