@@ -1,5 +1,6 @@
 package dev.txstep;
 
+import static dev.txstep.testing.ThreadBoundWorkflows.inScope;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -10,8 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
-import io.micrometer.context.ContextRegistry;
-import io.micrometer.context.ThreadLocalAccessor;
+import dev.txstep.testing.ThreadBoundWorkflows;
 import io.r2dbc.pool.ConnectionPool;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -59,15 +59,12 @@ import org.junit.jupiter.api.Test;
  */
 abstract class BlockingDatasourceTest {
 
-    /** The test's own thread-bound workflow scope, as the reactor adapter keeps one. */
-    private static final ThreadLocal<WorkflowScope> SCOPE = new ThreadLocal<>();
-
     protected String url;
     protected String schema;
     protected AsyncDatasource async;
     protected BlockingDatasource ds;
-    /** The accessor another test (or the adapter) had registered under our key, restored afterwards. */
-    private ThreadLocalAccessor<?> previousAccessor;
+    /** The test's own thread-bound workflow scope, as the reactor adapter keeps one. */
+    private ThreadBoundWorkflows threadBound;
 
     /** The R2DBC URL of the database under test; a fresh one per test where that is cheap. */
     protected abstract String databaseUrl();
@@ -92,7 +89,7 @@ abstract class BlockingDatasourceTest {
 
     @BeforeEach
     void createDatasource() {
-        registerScopeAccessor();
+        threadBound = ThreadBoundWorkflows.register();
         url = databaseUrl();
         schema = TestDatabases.uniqueSchema("blk");
         // Short backoffs: the concurrency test retries real conflicts, and nothing here waits on purpose.
@@ -113,7 +110,7 @@ abstract class BlockingDatasourceTest {
             }
             db().drop();
         } finally {
-            restoreScopeAccessor();
+            threadBound.close();
         }
     }
 
@@ -300,7 +297,7 @@ abstract class BlockingDatasourceTest {
                     calls.incrementAndGet();
                     keysSeen.add(s.stepKey());
                     // The caller's thread-bound scope is restored on the worker thread that runs the function.
-                    scopesSeenByFunctions.add(SCOPE.get());
+                    scopesSeenByFunctions.add(ThreadBoundWorkflows.current());
                     return bump(s, "step" + i);
                 }))
                 .toList();
@@ -322,7 +319,7 @@ abstract class BlockingDatasourceTest {
 
         // After the workflow, a step on the same worker threads is outside any workflow again.
         Optional<StepKey> after = ds.runTxStep(DatasourceOptions.named("after"), s -> {
-            assertNull(SCOPE.get(), "no workflow scope leaked onto the worker thread");
+            assertNull(ThreadBoundWorkflows.current(), "no workflow scope leaked onto the worker thread");
             return s.stepKey();
         });
         assertEquals(Optional.empty(), after);
@@ -398,41 +395,6 @@ abstract class BlockingDatasourceTest {
 
     // ---------------------------------------------------------------- helpers
 
-    /** Runs a body in a new execution of a workflow, bound to the calling thread. */
-    private static <T> T inScope(String workflowId, Supplier<T> body) {
-        WorkflowScope outer = SCOPE.get();
-        SCOPE.set(WorkflowScope.start(workflowId));
-        try {
-            return body.get();
-        } finally {
-            if (outer == null) {
-                SCOPE.remove();
-            } else {
-                SCOPE.set(outer);
-            }
-        }
-    }
-
-    private static void registerScopeAccessorOn(ContextRegistry registry) {
-        registry.registerThreadLocalAccessor(WorkflowScope.CONTEXT_KEY, SCOPE::get, SCOPE::set, SCOPE::remove);
-    }
-
-    private void registerScopeAccessor() {
-        ContextRegistry registry = ContextRegistry.getInstance();
-        previousAccessor = registry.getThreadLocalAccessors().stream()
-                .filter(a -> WorkflowScope.CONTEXT_KEY.equals(a.key()))
-                .findFirst().orElse(null);
-        registerScopeAccessorOn(registry); // replaces any accessor under the same key
-    }
-
-    private void restoreScopeAccessor() {
-        ContextRegistry registry = ContextRegistry.getInstance();
-        registry.removeThreadLocalAccessor(WorkflowScope.CONTEXT_KEY);
-        if (previousAccessor != null) {
-            registry.registerThreadLocalAccessor(previousAccessor);
-        }
-    }
-
     /** Bumps the counter and writes one effect row; returns the counter's new value. */
     private Integer bump(BlockingTxSession s, String note) {
         s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1");
@@ -442,7 +404,7 @@ abstract class BlockingDatasourceTest {
 
     /** The running transaction's level as the database names it, MariaDB's "repeatable-read" spelt with a space. */
     private String isolation(BlockingTxSession s) {
-        return s.query(async.engine().dialect().currentIsolationLevelQuery(), (row, meta) -> row.get(0, String.class))
+        return s.query(db().isolationQuery(), (row, meta) -> row.get(0, String.class))
                 .get(0).toLowerCase(Locale.ROOT).replace('-', ' ');
     }
 

@@ -111,7 +111,7 @@ abstract class StepContract {
         Map<IsolationLevel, String> expected = isolationNames();
         for (IsolationLevel level : IsolationLevel.values()) {
             String seen = ds.runTxStepAsync(new DatasourceOptions("iso", level),
-                            s -> s.query(ds.engine().dialect().currentIsolationLevelQuery(),
+                            s -> s.query(db().isolationQuery(),
                                     (row, meta) -> row.get(0, String.class)).single())
                     .block();
             assertEquals(expected.get(level), seen.toLowerCase(java.util.Locale.ROOT), "level " + level);
@@ -123,7 +123,7 @@ abstract class StepContract {
 
     @Test
     void defaultIsolationIsSerializable() {
-        String seen = ds.runTxStepAsync(s -> s.query(ds.engine().dialect().currentIsolationLevelQuery(),
+        String seen = ds.runTxStepAsync(s -> s.query(db().isolationQuery(),
                 (row, meta) -> row.get(0, String.class)).single()).block();
         assertEquals(isolationNames().get(IsolationLevel.SERIALIZABLE), seen.toLowerCase(java.util.Locale.ROOT));
     }
@@ -174,8 +174,7 @@ abstract class StepContract {
             for (IsolationLevel level : IsolationLevel.values()) {
                 String id = wf();
                 Mono<List<String>> workflow = Flux.range(0, 3).concatMap(i -> strict.runTxStepAsync(
-                        new DatasourceOptions("s" + i, level), s -> s.query(strict.engine().dialect()
-                                .currentIsolationLevelQuery(), (row, meta) -> row.get(0, String.class)).single()
+                        new DatasourceOptions("s" + i, level), s -> s.query(db().isolationQuery(), (row, meta) -> row.get(0, String.class)).single()
                                 .flatMap(seen -> s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1")
                                         .thenReturn(seen.toLowerCase(java.util.Locale.ROOT)))))
                         .collectList();

@@ -25,6 +25,19 @@ public record TestSchema(String url, String name) {
         exec(isMariaDb() ? "DROP DATABASE IF EXISTS `" + name + "`" : "DROP SCHEMA IF EXISTS \"" + name + "\" CASCADE");
     }
 
+    /**
+     * The SQL that reads the isolation level of the running transaction, as this database names it
+     * (the tests check that a step runs at the level it asked for).
+     */
+    public String isolationQuery() {
+        if (isMariaDb()) {
+            return "SELECT @@tx_isolation";
+        }
+        return url.startsWith("r2dbc:h2:")
+                ? "SELECT ISOLATION_LEVEL FROM INFORMATION_SCHEMA.SESSIONS WHERE SESSION_ID = SESSION_ID()"
+                : "SHOW transaction_isolation";
+    }
+
     private boolean isMariaDb() {
         return url.startsWith("r2dbc:mariadb:") || url.startsWith("r2dbc:mysql:");
     }
