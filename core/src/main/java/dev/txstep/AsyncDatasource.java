@@ -161,7 +161,7 @@ public final class AsyncDatasource {
      * @throws InvalidInputException if {@code fn} is null
      */
     public <R> Mono<R> runTxStepAsync(Function<TxSession, ? extends Publisher<R>> fn) {
-        return step(null, null, fn, StepNames.ofCaller());
+        return step(StepSpec.resolve(null, null, StepNames::ofCaller), fn);
     }
 
     /**
@@ -193,7 +193,7 @@ public final class AsyncDatasource {
      * @throws InvalidInputException if {@code fn} is null
      */
     public <R> Mono<R> runTxStepAsync(DatasourceOptions options, Function<TxSession, ? extends Publisher<R>> fn) {
-        return step(options, null, fn, options != null && options.name() != null ? null : StepNames.ofCaller());
+        return step(StepSpec.resolve(options, null, StepNames::ofCaller), fn);
     }
 
     /**
@@ -213,7 +213,7 @@ public final class AsyncDatasource {
         if (type == null) {
             throw new InvalidInputException("output type must not be null");
         }
-        return step(options, type, fn, options != null && options.name() != null ? null : StepNames.ofCaller());
+        return step(StepSpec.resolve(options, type, StepNames::ofCaller), fn);
     }
 
     /**
@@ -234,9 +234,8 @@ public final class AsyncDatasource {
         if (fn == null) {
             throw new InvalidInputException("transaction function must not be null");
         }
-        String name = options != null && options.name() != null ? options.name() : StepNames.ofCaller();
-        DatasourceOptions resolved = new DatasourceOptions(name, options == null ? null : options.isolationLevel());
-        return argument -> step(resolved, null, session -> fn.apply(session, argument), null);
+        StepSpec spec = StepSpec.resolve(options, null, StepNames::ofCaller);
+        return argument -> step(spec, session -> fn.apply(session, argument));
     }
 
     /**
@@ -249,8 +248,7 @@ public final class AsyncDatasource {
      * @throws InvalidInputException if {@code fn} is null
      */
     public <A, R> Function<A, Mono<R>> transaction(BiFunction<TxSession, A, ? extends Publisher<R>> fn) {
-        String name = StepNames.ofCaller();
-        return transaction(DatasourceOptions.named(name), fn);
+        return transaction(null, fn);
     }
 
     /**
@@ -336,19 +334,12 @@ public final class AsyncDatasource {
                 .then(ownedPool == null ? Mono.empty() : ownedPool.disposeLater()));
     }
 
-    /** The engine, for the blocking facade. */
-    StepEngine engine() {
-        return engine;
-    }
-
-    <R> Mono<R> step(DatasourceOptions options, Class<R> type, Function<TxSession, ? extends Publisher<R>> fn,
-            String defaultName) {
+    /** Runs a step whose options every entry point resolved with {@link StepSpec#resolve}. */
+    <R> Mono<R> step(StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
         if (fn == null) {
             throw new InvalidInputException("step function must not be null");
         }
-        DatasourceOptions opts = options == null ? DatasourceOptions.defaults() : options;
-        String name = opts.name() != null ? opts.name() : defaultName;
-        return engine.run(new StepSpec(name, opts.effectiveIsolationLevel(), type, opts.readOnly()), fn);
+        return engine.run(spec, fn);
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.txstep;
 import dev.txstep.internal.BlockingGuard;
 import dev.txstep.internal.DefaultBlockingTxSession;
 import dev.txstep.internal.StepNames;
+import dev.txstep.internal.StepSpec;
 import dev.txstep.internal.WorkerThreads;
 import io.micrometer.context.ContextSnapshot;
 import io.micrometer.context.ContextSnapshotFactory;
@@ -96,7 +97,7 @@ public final class BlockingDatasource implements AutoCloseable {
      * @return the step's output (null if the function returned null)
      */
     public <R> R runTxStep(Function<BlockingTxSession, R> fn) {
-        return step(null, fn, StepNames.ofCaller());
+        return step(StepSpec.resolve(null, null, StepNames::ofCaller), fn);
     }
 
     /**
@@ -113,7 +114,7 @@ public final class BlockingDatasource implements AutoCloseable {
      * @throws BlockingCallException on a non-blocking thread
      */
     public <R> R runTxStep(DatasourceOptions options, Function<BlockingTxSession, R> fn) {
-        return step(options, fn, options != null && options.name() != null ? null : StepNames.ofCaller());
+        return step(StepSpec.resolve(options, null, StepNames::ofCaller), fn);
     }
 
     /**
@@ -131,9 +132,8 @@ public final class BlockingDatasource implements AutoCloseable {
         if (fn == null) {
             throw new InvalidInputException("transaction function must not be null");
         }
-        String name = options != null && options.name() != null ? options.name() : StepNames.ofCaller();
-        DatasourceOptions resolved = new DatasourceOptions(name, options == null ? null : options.isolationLevel());
-        return argument -> step(resolved, session -> fn.apply(session, argument), null);
+        StepSpec spec = StepSpec.resolve(options, null, StepNames::ofCaller);
+        return argument -> step(spec, session -> fn.apply(session, argument));
     }
 
     /**
@@ -163,14 +163,14 @@ public final class BlockingDatasource implements AutoCloseable {
         async.close().block();
     }
 
-    private <R> R step(DatasourceOptions options, Function<BlockingTxSession, R> fn, String defaultName) {
+    private <R> R step(StepSpec spec, Function<BlockingTxSession, R> fn) {
         BlockingGuard.check("BlockingDatasource.runTxStep");
         if (fn == null) {
             throw new InvalidInputException("step function must not be null");
         }
         // The caller's thread-bound context (its workflow, say) travels to the worker thread.
         ContextSnapshot caller = SNAPSHOTS.captureAll();
-        Mono<R> step = async.step(options, null, session -> Mono.deferContextual(ctx -> Mono.fromCallable(() -> {
+        Mono<R> step = async.step(spec, session -> Mono.deferContextual(ctx -> Mono.fromCallable(() -> {
             BlockingTxSession blocking = new DefaultBlockingTxSession(session);
             try (ContextSnapshot.Scope restored = SNAPSHOTS.setThreadLocalsFrom(ctx)) {
                 currentSession.set(blocking);
@@ -178,7 +178,7 @@ public final class BlockingDatasource implements AutoCloseable {
             } finally {
                 currentSession.remove();
             }
-        }).subscribeOn(WorkerThreads.scheduler())), defaultName);
+        }).subscribeOn(WorkerThreads.scheduler())));
         try {
             return step.contextWrite(caller::updateContext).block();
         } catch (RuntimeException e) {

@@ -90,7 +90,4 @@ public interface Dialect {
         return "DELETE FROM " + table + " WHERE (workflow_id, step_id) IN (SELECT workflow_id, step_id FROM " + table
                 + " WHERE " + condition + " LIMIT " + limit + ")";
     }
-
-    /** The SQL that reads the isolation level of the current transaction, for diagnostics and tests. */
-    String currentIsolationLevelQuery();
 }

@@ -78,9 +78,4 @@ final class H2Dialect implements Dialect {
         String state = error.getSqlState();
         return "40001".equals(state) || "90131".equals(state) || "HYT00".equals(state);
     }
-
-    @Override
-    public String currentIsolationLevelQuery() {
-        return "SELECT ISOLATION_LEVEL FROM INFORMATION_SCHEMA.SESSIONS WHERE SESSION_ID = SESSION_ID()";
-    }
 }

@@ -97,9 +97,4 @@ final class MariaDbDialect implements Dialect {
         return "40001".equals(error.getSqlState()) || error.getErrorCode() == DEADLOCK
                 || error.getErrorCode() == LOCK_WAIT_TIMEOUT;
     }
-
-    @Override
-    public String currentIsolationLevelQuery() {
-        return "SELECT @@tx_isolation";
-    }
 }

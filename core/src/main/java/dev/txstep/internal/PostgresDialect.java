@@ -81,10 +81,6 @@ final class PostgresDialect implements Dialect {
         return "40001".equals(state) || "40P01".equals(state);
     }
 
-    @Override
-    public String currentIsolationLevelQuery() {
-        return "SHOW transaction_isolation";
-    }
 
     /**
      * A text value as a dollar-quoted literal, or {@code NULL}. The tag is random and checked not

@@ -81,11 +81,6 @@ public final class StepEngine {
         this.observer = observer;
     }
 
-    /** The dialect in use. */
-    public Dialect dialect() {
-        return dialect;
-    }
-
     /**
      * Runs a step: lazily, on subscribe; in the workflow found in the subscriber's context, if any.
      */
