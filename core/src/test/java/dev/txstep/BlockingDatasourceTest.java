@@ -27,6 +27,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
@@ -40,6 +41,8 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 
 /**
  * The blocking facade, {@link BlockingDatasource}, against a real database (each subclass says
@@ -267,6 +270,39 @@ abstract class BlockingDatasourceTest {
     }
 
     // ---------------------------------------------------------------- isolation
+
+    @Test
+    void aFunctionReturningAnAsynchronousValueIsRefusedRolledBackAndNotRecorded() {
+        // Each does its work, then returns work for later: a Mono and a Flux (whose SQL would run
+        // after the commit, on a connection back in the pool) and a future.
+        List<Function<BlockingTxSession, Object>> asynchronous = List.of(
+                s -> {
+                    bump(s, "mono");
+                    return Mono.just(1);
+                },
+                s -> {
+                    bump(s, "flux");
+                    return Flux.just(1, 2);
+                },
+                s -> {
+                    bump(s, "future");
+                    return CompletableFuture.completedFuture(1);
+                });
+        String id = wf();
+        for (Function<BlockingTxSession, Object> fn : asynchronous) {
+            InvalidInputException outside = assertThrows(InvalidInputException.class,
+                    () -> ds.runTxStep(DatasourceOptions.named("async-value"), fn));
+            assertTrue(outside.getMessage().contains("AsyncDatasource.runTxStepAsync"), outside.getMessage());
+            assertThrows(InvalidInputException.class,
+                    () -> inScope(id, () -> ds.runTxStep(DatasourceOptions.named("async-value"), fn)));
+            assertThrows(InvalidInputException.class, () -> inScope(id,
+                    () -> ds.<String, Object>transaction(DatasourceOptions.named("async-value"), (s, a) -> fn.apply(s))
+                            .apply("argument")));
+        }
+        assertEquals(0, db().counter(), "every step rolled back");
+        assertEquals(0, db().count("SELECT COUNT(*) FROM " + db().q("effects")));
+        assertEquals(0, db().count("SELECT COUNT(*) FROM " + db().outputs()), "nothing recorded");
+    }
 
     @Test
     void theIsolationLevelAskedForIsApplied() {

@@ -107,6 +107,19 @@ abstract class StepContract {
     }
 
     @Test
+    void aPublisherOfAPublisherIsRefusedRolledBackAndNotRecorded() {
+        String id = wf();
+        // The inner Mono is work for later: run after the commit, outside the step's transaction.
+        Mono<Mono<Long>> nested = ds.runTxStepAsync(DatasourceOptions.named("nested"), s -> s.execute(
+                "UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1").map(n -> s.execute("SELECT 1")));
+        InvalidInputException inside = assertThrows(InvalidInputException.class, () -> inWorkflow(id, nested).block());
+        assertTrue(inside.getMessage().contains("flatMap"), inside.getMessage());
+        assertThrows(InvalidInputException.class, nested::block);
+        assertEquals(0, db().counter(), "rolled back");
+        assertEquals(0, recorded(id), "nothing recorded");
+    }
+
+    @Test
     void isolationLevelIsApplied() {
         Map<IsolationLevel, String> expected = isolationNames();
         for (IsolationLevel level : IsolationLevel.values()) {
