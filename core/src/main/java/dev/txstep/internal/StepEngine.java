@@ -20,6 +20,8 @@ import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.BitSet;
 import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Future;
 import java.util.function.Function;
 import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
@@ -312,11 +314,34 @@ public final class StepEngine {
                     .onErrorMap(IndexOutOfBoundsException.class, e -> new InvalidInputException("the function of step '"
                             + spec.name() + "' emitted more than one value; a step emits at most one (collect a"
                             + " Flux into a list first). The transaction was rolled back"))
+                    .handle((value, sink) -> {
+                        if (isAsynchronous(value)) {
+                            sink.error(asynchronousValue(spec, value));
+                        } else {
+                            sink.next(value);
+                        }
+                    })
                     .<Optional<Object>>map(Optional::of)
                     .defaultIfEmpty(Optional.empty())
                     .contextWrite(ctx -> key == null ? ctx.put(sessionKey, session)
                             : ctx.put(sessionKey, session).put(WorkflowScope.RUNNING_STEP_KEY, key));
         });
+    }
+
+    /**
+     * Whether a step's value is work still to be done: a publisher, a future. Its work would run
+     * after the step's transaction has ended, outside it, on a connection back in the pool.
+     */
+    private static boolean isAsynchronous(Object value) {
+        return value instanceof Publisher || value instanceof CompletionStage || value instanceof Future;
+    }
+
+    private static InvalidInputException asynchronousValue(StepSpec spec, Object value) {
+        return new InvalidInputException("step '" + spec.name() + "' produced a " + value.getClass().getName()
+                + " as its value: an asynchronous value, whose work would run after the step's transaction has"
+                + " ended, outside it. From BlockingDatasource, do the work in the function and return its result"
+                + " (or use AsyncDatasource.runTxStepAsync for reactive work); from AsyncDatasource, return the"
+                + " work's publisher itself (flatMap, not map). The transaction was rolled back; nothing was recorded");
     }
 
     /**
