@@ -6,6 +6,7 @@ import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.R2dbcNonTransientResourceException;
 import io.r2dbc.spi.R2dbcTransientException;
 import java.io.IOException;
+import java.util.Set;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -16,6 +17,10 @@ import java.util.concurrent.TimeoutException;
 public final class Failures {
 
     private static final int MAX_DEPTH = 16;
+
+    /** SQLSTATE classes in which the database reports that it did not do what was asked. */
+    private static final Set<String> REFUSAL_CLASSES = Set.of("0A", "21", "22", "23", "25", "27", "28", "2B", "2D",
+            "40", "42", "44", "53", "54", "P0");
 
     private Failures() {
     }
@@ -89,6 +94,25 @@ public final class Failures {
         R2dbcException reported = reported(failure);
         return reported != null && ("23505".equals(reported.getSqlState())
                 || ("23000".equals(reported.getSqlState()) && reported.getErrorCode() == 1062));
+    }
+
+    /**
+     * Whether the database refused what was sent, so that a transaction it was committing certainly
+     * did not commit: it reported an SQLSTATE whose class means "not done" (data exception,
+     * integrity violation, invalid transaction state, transaction rollback, syntax or access rule,
+     * insufficient resources, program limit, a procedure's own error, ...) or one the dialect calls
+     * a transient conflict. Anything else during a commit (a lost connection, a shutdown, a driver
+     * error without SQLSTATE, PostgreSQL's 40003 "statement completion unknown") leaves the
+     * outcome unknown.
+     */
+    public static boolean isDefiniteRefusal(Throwable failure, Dialect dialect) {
+        R2dbcException reported = reported(failure);
+        if (reported == null) {
+            return false;
+        }
+        String state = reported.getSqlState();
+        return dialect.isTransientConflict(reported)
+                || (REFUSAL_CLASSES.contains(state.substring(0, Math.min(2, state.length()))) && !state.equals("40003"));
     }
 
     /** Whether a failure is an integrity-constraint violation (SQLSTATE class 23). */

@@ -238,11 +238,11 @@ public final class StepEngine {
                         conn -> dialect.begin(conn, spec.level(), spec.readOnly())
                                 .then(transact(conn, null, spec, fn))
                                 .flatMap(value -> Mono.from(conn.commitTransaction())
-                                        .onErrorMap(this::isLostDuringCommit, error -> new DatasourceException(
-                                                "the connection was lost while step '" + spec.name() + "' ("
-                                                + unrecordedKind(spec) + ") was committing: whether it committed is"
-                                                + " unknown, so it is not retried. Run it as a recorded step in a"
-                                                + " workflow to make it exactly-once", error))
+                                        .onErrorMap(this::leavesCommitUnknown, error -> new DatasourceException(
+                                                "step '" + spec.name() + "' (" + unrecordedKind(spec) + ") failed while"
+                                                + " committing (" + error + "): whether it committed is unknown, so it"
+                                                + " is not retried. Run it as a recorded step in a workflow to make it"
+                                                + " exactly-once", error))
                                         .thenReturn(new StepResult(value, StepOutcome.EXECUTED))),
                         this::release, (conn, error) -> endEarly(conn), this::endEarly)
                 // A function error is final unless the database reported it as transient.
@@ -285,11 +285,11 @@ public final class StepEngine {
     }
 
     /**
-     * Whether a commit failed in a way that leaves its outcome unknown: the connection broke, rather
-     * than the database refusing the commit (a serialization failure at commit is a refusal).
+     * Whether a commit failed in a way that leaves its outcome unknown: anything but the database
+     * refusing the commit (a serialization failure at commit is a refusal), e.g. a broken connection.
      */
-    private boolean isLostDuringCommit(Throwable error) {
-        return Failures.isRetryable(error, dialect) && !Failures.isTransientConflict(error, dialect);
+    private boolean leavesCommitUnknown(Throwable error) {
+        return !Failures.isDefiniteRefusal(error, dialect);
     }
 
     /** Runs the function in the begun transaction and emits its value; the transaction stays open. */
@@ -368,6 +368,11 @@ public final class StepEngine {
                         // A deferred constraint on the function's own writes, checked at commit.
                         return new StepFailure.FunctionFailed(error);
                     }
+                    if (!Failures.isRetryable(error, dialect) && !Failures.isDefiniteRefusal(error, dialect)) {
+                        // The commit may have landed: the row will say (a lost connection is retried,
+                        // and the retry reads the row too).
+                        return new StepFailure.OutcomeUnknown(error);
+                    }
                     return error;
                 })
                 .thenReturn(new StepResult(value, StepOutcome.EXECUTED));
@@ -383,6 +388,12 @@ public final class StepEngine {
                     ? replayed(row.get(), spec, StepOutcome.CONFLICTED)
                             .doOnSubscribe(s -> LOG.debug("step {} was recorded by another executor", key))
                     : recordError(key, spec, cause));
+        }
+        if (failure instanceof StepFailure.OutcomeUnknown) {
+            // If the commit landed, its row is the step's outcome; if not, nothing was recorded and
+            // the error is not the step's outcome either: raised as is, unrecorded, not retried.
+            return store.find(key).flatMap(row -> row.isPresent()
+                    ? replayed(row.get(), spec, StepOutcome.EXECUTED) : Mono.<StepResult>error(cause));
         }
         if (Failures.isRetryableFromFunction(cause, dialect)) {
             return Mono.error(cause);

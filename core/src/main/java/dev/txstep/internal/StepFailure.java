@@ -48,4 +48,17 @@ abstract class StepFailure extends RuntimeException {
             super(cause);
         }
     }
+
+    /**
+     * Inserting the output row and committing failed in a way that leaves the outcome unknown: not
+     * a refusal by the database, not a lost connection (which is retried). The step's row says
+     * whether the commit landed.
+     */
+    static final class OutcomeUnknown extends StepFailure {
+        private static final long serialVersionUID = 1L;
+
+        OutcomeUnknown(Throwable cause) {
+            super(cause);
+        }
+    }
 }
