@@ -67,6 +67,15 @@ public interface Dialect {
     }
 
     /**
+     * Whether connections reach the database over a network and can be lost: then a driver error
+     * without SQLSTATE, or an I/O error, means a lost connection, and a new attempt may succeed. An
+     * in-process database has no connection to lose: such errors are its own, and not transient.
+     */
+    default boolean canLoseConnections() {
+        return true;
+    }
+
+    /**
      * Returns a connection to its pool. The default just closes it; a dialect whose driver works
      * synchronously on the caller's thread may need more (see {@link H2Dialect}).
      */

@@ -58,15 +58,16 @@ public final class Failures {
                 String state = r2dbc.getSqlState();
                 if (state != null && !state.isEmpty()) {
                     // The database said what happened: that decides, whatever the exception's class.
-                    return dialect.isTransientConflict(r2dbc) || isConnectionState(state);
+                    return dialect.isTransientConflict(r2dbc) || (dialect.canLoseConnections() && isConnectionState(state));
                 }
                 // No SQLSTATE: a lost or refused connection ("connection closed", a socket error while
-                // the server restarts), or a driver-side timeout.
-                if (t instanceof R2dbcTransientException || t instanceof R2dbcNonTransientResourceException) {
+                // the server restarts), or a driver-side timeout — where there is a connection to lose.
+                if (dialect.canLoseConnections()
+                        && (t instanceof R2dbcTransientException || t instanceof R2dbcNonTransientResourceException)) {
                     return true;
                 }
             }
-            if (ioCounts && (t instanceof TimeoutException
+            if (ioCounts && dialect.canLoseConnections() && (t instanceof TimeoutException
                     || (t instanceof IOException && !(t instanceof JacksonException)))) {
                 return true;
             }

@@ -56,6 +56,15 @@ final class H2Dialect implements Dialect {
     }
 
     /**
+     * In-process: an I/O error is H2's own (its file), not a lost connection. A thread interrupted
+     * inside H2 closes the file channel, and running the step again does not reopen it.
+     */
+    @Override
+    public boolean canLoseConnections() {
+        return false;
+    }
+
+    /**
      * r2dbc-h2 completes every call synchronously, so without a hop the code after a release — the
      * next step acquiring a connection — runs inside the pool's own release, and r2dbc-pool's
      * permit count goes wrong ("unexpected decrement below 0", then "Too many permits returned"
