@@ -101,6 +101,15 @@ public final class JacksonSerializer implements Serializer {
         return NAME;
     }
 
+    /**
+     * Allows the JDK's own classes ({@code java.*}) and the packages and types this serializer's
+     * builder allowed: a recorded error of another type replays without being rebuilt.
+     */
+    @Override
+    public boolean allowsRecordedType(String className) {
+        return className.startsWith("java.") || allowList.allowsName(className) || allowList.allowsTypeNamed(className);
+    }
+
     @Override
     public String serialize(Object value) {
         if (value instanceof Optional<?> || value instanceof OptionalInt || value instanceof OptionalLong
@@ -242,6 +251,15 @@ public final class JacksonSerializer implements Serializer {
             }
             for (String prefix : packages) {
                 if (name.startsWith(prefix)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        boolean allowsTypeNamed(String className) {
+            for (Class<?> type : types) {
+                if (type.getName().equals(className)) {
                     return true;
                 }
             }

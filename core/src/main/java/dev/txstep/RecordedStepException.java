@@ -4,8 +4,10 @@ package dev.txstep;
  * The error a step raised when it first ran, raised again on replay without running the step.
  *
  * <p>The original exception's type name and message are kept; {@link #getCause()} is a new
- * instance of the original type when that type is on the class path, is a {@link Throwable} and
- * has a public {@code (String)} constructor, else null.
+ * instance of the original type when the datasource's serializer trusts that type
+ * ({@link Serializer#allowsRecordedType}: the JDK's classes, and the packages and types allowed in
+ * {@link JacksonSerializer}'s builder) and it is on the class path, is a {@link Throwable} and has
+ * a public {@code (String)} constructor, else null.
  */
 public class RecordedStepException extends DatasourceException {
 

@@ -56,6 +56,21 @@ public interface Serializer {
     }
 
     /**
+     * Whether a recorded row may make txstep load and instantiate the named class. A replayed error
+     * is raised as a {@link RecordedStepException} carrying the recorded type's name and message;
+     * only when this answers {@code true} is an instance of that type (built by its public
+     * {@code (String)} constructor) attached as the cause. Rows are read from the database, so
+     * anyone who can write to the table could otherwise have any class on the class path loaded and
+     * initialized. Defaults to the JDK's own classes ({@code java.*}).
+     *
+     * @param className the binary name recorded in the row
+     * @return whether the class may be loaded and instantiated
+     */
+    default boolean allowsRecordedType(String className) {
+        return className.startsWith("java.");
+    }
+
+    /**
      * The name recorded in the {@code serialization} column of each row this serializer writes,
      * e.g. {@code "jackson"}; rows written under another name are not read by this serializer.
      * Defaults to the implementing class's name: override it with a short, stable name.

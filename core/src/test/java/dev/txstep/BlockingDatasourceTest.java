@@ -96,7 +96,9 @@ abstract class BlockingDatasourceTest {
         url = databaseUrl();
         schema = TestDatabases.uniqueSchema("blk");
         // Short backoffs: the concurrency test retries real conflicts, and nothing here waits on purpose.
+        // The test's own exception type is trusted, so a replay rebuilds it as the recorded error's cause.
         async = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).maxPoolSize(12)
+                .serializer(JacksonSerializer.builder().allowTypes(InsufficientFundsException.class).build())
                 .retryPolicy(RetryPolicy.defaults().withMaxAttempts(20)
                         .withBackoff(Duration.ofMillis(1), Duration.ofMillis(50)))
                 .build()).block(Duration.ofSeconds(60));

@@ -7,12 +7,13 @@ import dev.txstep.OutputSerializationException;
 import dev.txstep.RecordedStepException;
 import dev.txstep.StepKey;
 import java.lang.reflect.Constructor;
+import java.util.function.Predicate;
 
 /**
  * Writes a step's error as {@code {"type": "...", "message": "..."}} and raises it again on replay.
  * Independent of the output serializer: an exception is recorded by its type name and message
- * only, never by its fields, so reading it back cannot instantiate anything but a throwable with a
- * message.
+ * only, never by its fields, so reading it back can instantiate nothing but a throwable of a
+ * trusted type, with a message.
  */
 public final class ErrorCodec {
 
@@ -29,8 +30,14 @@ public final class ErrorCodec {
         return node.toString();
     }
 
-    /** The exception to raise for a recorded error. */
-    public static RecordedStepException decode(StepKey key, String text) {
+    /**
+     * The exception to raise for a recorded error: always a {@link RecordedStepException} with the
+     * recorded type's name and message, and an instance of that type as its cause when
+     * {@code mayRebuild} trusts the type (rows come from the database: see
+     * {@code Serializer.allowsRecordedType}) and it is a {@code Throwable} with a public
+     * {@code (String)} constructor.
+     */
+    public static RecordedStepException decode(StepKey key, String text, Predicate<String> mayRebuild) {
         String type;
         String message;
         try {
@@ -43,7 +50,7 @@ public final class ErrorCodec {
         if (type == null) {
             throw new OutputSerializationException("recorded error of step " + key + " names no type: " + text);
         }
-        return new RecordedStepException(key, type, message, restore(type, message));
+        return new RecordedStepException(key, type, message, mayRebuild.test(type) ? restore(type, message) : null);
     }
 
     private static Throwable restore(String type, String message) {

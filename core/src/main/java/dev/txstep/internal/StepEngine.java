@@ -431,7 +431,7 @@ public final class StepEngine {
             return Mono.error(new NonDeterminismException(key, row.stepName(), spec.name()));
         }
         if (row.error() != null) {
-            return Mono.error(ErrorCodec.decode(key, row.error()));
+            return Mono.error(ErrorCodec.decode(key, row.error(), serializer::allowsRecordedType));
         }
         if (row.output() == null) {
             return Mono.just(Optional.empty());

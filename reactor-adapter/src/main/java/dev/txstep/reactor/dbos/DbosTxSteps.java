@@ -116,7 +116,8 @@ public final class DbosTxSteps {
      *
      * <p>A recorded error is raised as the first execution raised it: when txstep replays an error
      * whose type it can rebuild (an unchecked exception with a public {@code (String)}
-     * constructor), the rebuilt exception is thrown rather than the {@link RecordedStepException}
+     * constructor, of a type the datasource's serializer trusts: see
+     * {@code Serializer.allowsRecordedType}), the rebuilt exception is thrown rather than the {@link RecordedStepException}
      * around it, so that the workflow — and DBOS, which records what the step throws — sees the
      * same type and message whether the error comes from DBOS's record or from txstep's.
      *
