@@ -120,6 +120,31 @@ abstract class StepContract {
     }
 
     @Test
+    void aDefectOfTheCallingCodeIsNotRecordedSoTheFixedCodeRuns() {
+        String id = wf();
+        String count = "SELECT COUNT(*) FROM " + db().q("counter");
+        // A column read as a type it cannot be decoded to: txstep's own typed error, not recorded.
+        Mono<Object> misread = ds.runTxStepAsync(DatasourceOptions.named("count"),
+                s -> s.query(count, (row, meta) -> (Object) row.get(0, UUID.class)).single());
+        InvalidInputException decoding = assertThrows(InvalidInputException.class, () -> inWorkflow(id, misread).block());
+        assertTrue(decoding.getMessage().contains("cannot be read as java.util.UUID"), decoding.getMessage());
+        // A NullPointerException in the function: raised as it is, not recorded.
+        Mono<Object> npe = ds.runTxStepAsync(DatasourceOptions.named("count"), s -> {
+            String missing = null;
+            return Mono.just(missing.length());
+        });
+        assertThrows(NullPointerException.class, () -> inWorkflow(id, npe).block());
+        assertEquals(0, recorded(id), "neither defect was recorded as the step's outcome");
+
+        // The fixed code runs, under the same workflow id, and its output is what is recorded.
+        Mono<Object> fixed = ds.runTxStepAsync(DatasourceOptions.named("count"),
+                s -> s.query(count, (row, meta) -> (Object) row.get(0, Long.class)).single());
+        assertEquals(1L, inWorkflow(id, fixed).block());
+        assertEquals(1L, inWorkflow(id, misread).block(), "replayed: recorded");
+        assertEquals(1, recorded(id));
+    }
+
+    @Test
     void isolationLevelIsApplied() {
         Map<IsolationLevel, String> expected = isolationNames();
         for (IsolationLevel level : IsolationLevel.values()) {
