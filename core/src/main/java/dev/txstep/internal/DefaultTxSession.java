@@ -47,7 +47,7 @@ final class DefaultTxSession implements TxSession {
             return Flux.error(new InvalidInputException("row mapper must not be null"));
         }
         return Flux.defer(() -> statement(sql, params).execute())
-                .concatMap(result -> result.map(mapper));
+                .concatMap(result -> result.map((row, meta) -> mapper.apply(new CheckedRow(row, sql), meta)));
     }
 
     private Statement statement(String sql, Object[] params) {

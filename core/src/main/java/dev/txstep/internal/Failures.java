@@ -79,6 +79,20 @@ public final class Failures {
     }
 
     /**
+     * Whether a function's error says its code is wrong rather than that the world said no: a
+     * {@code ClassCastException}, {@code NullPointerException}, index out of bounds, array store,
+     * negative array size, {@code UnsupportedOperationException} or a {@code LinkageError}, raised
+     * as such (not as the cause of an exception the code chose to throw). Such an error is not a
+     * step's outcome: it is not recorded, so the code can be fixed and the workflow run again.
+     */
+    public static boolean isDefectOfCallingCode(Throwable error) {
+        return error instanceof ClassCastException || error instanceof NullPointerException
+                || error instanceof IndexOutOfBoundsException || error instanceof ArrayStoreException
+                || error instanceof NegativeArraySizeException || error instanceof UnsupportedOperationException
+                || error instanceof LinkageError;
+    }
+
+    /**
      * Whether the first database error in a failure's cause chain is a transient conflict
      * (serialization failure, deadlock, lock timeout) as the dialect judges it.
      */

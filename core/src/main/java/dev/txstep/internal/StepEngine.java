@@ -398,6 +398,11 @@ public final class StepEngine {
         if (Failures.isRetryableFromFunction(cause, dialect)) {
             return Mono.error(cause);
         }
+        if (Failures.isDefectOfCallingCode(cause)) {
+            // Not the step's outcome: unrecorded, the fixed code runs when the workflow runs again.
+            LOG.warn("step {} failed with a defect of its code, not recorded: {}", key, cause.toString());
+            return Mono.error(cause);
+        }
         return recordError(key, spec, cause);
     }
 
