@@ -303,6 +303,22 @@ public final class AsyncDatasource {
     }
 
     /**
+     * Forgets the recorded outcome of one step, so that the next execution of its workflow runs
+     * that step again. Meant for an outcome recorded because of a defect since fixed (a recorded
+     * error the code should never have raised); to forget a whole workflow, use
+     * {@link #pruneWorkflows}. The workflow's later steps keep their records: the step runs again,
+     * the ones after it still replay. Do not call it while the workflow may be running.
+     *
+     * @param key the step, as {@link RecordedStepException#key()} or {@code TxSession.stepKey()} name it
+     * @return on subscribe, deletes the step's row in a transaction of its own; emits whether a row
+     *         was there. Errors with {@link InvalidInputException} if {@code key} is null
+     */
+    public Mono<Boolean> pruneStep(StepKey key) {
+        return Mono.defer(() -> key == null ? Mono.error(new InvalidInputException("step key must not be null"))
+                : store.deleteStep(key));
+    }
+
+    /**
      * The connection factory steps take connections from: the pool this datasource built (an
      * {@code io.r2dbc.pool.ConnectionPool}, whose metrics tell acquired and idle connections), or the
      * one the configuration gave.

@@ -145,6 +145,24 @@ abstract class StepContract {
     }
 
     @Test
+    void aPrunedStepRunsAgainWhileTheOthersStillReplay() {
+        String id = wf();
+        Mono<Integer> failing = ds.runTxStepAsync(DatasourceOptions.named("settle"),
+                s -> Mono.error(new IllegalStateException("a bug since fixed")));
+        assertThrows(IllegalStateException.class, () -> inWorkflow(id, bump("first").then(failing)).block());
+        RecordedStepException recorded = assertThrows(RecordedStepException.class,
+                () -> inWorkflow(id, bump("first").then(failing)).block());
+        assertEquals(new StepKey(id, 1), recorded.key());
+
+        assertEquals(Boolean.TRUE, ds.pruneStep(recorded.key()).block());
+        assertEquals(Boolean.FALSE, ds.pruneStep(recorded.key()).block(), "gone");
+        Mono<Integer> fixed = ds.runTxStepAsync(DatasourceOptions.named("settle"), s -> Mono.just(7));
+        assertEquals(7, inWorkflow(id, bump("first").then(fixed)).block());
+        assertEquals(1, db().counter(), "the first step replayed");
+        assertEquals(2, recorded(id));
+    }
+
+    @Test
     void isolationLevelIsApplied() {
         Map<IsolationLevel, String> expected = isolationNames();
         for (IsolationLevel level : IsolationLevel.values()) {

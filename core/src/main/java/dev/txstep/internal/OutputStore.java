@@ -157,6 +157,20 @@ public final class OutputStore {
         return deleteInBatches(batch, c -> c.createStatement(sql).bind(0, workflowId));
     }
 
+    /**
+     * Deletes the row of one step.
+     *
+     * @return on subscribe, deletes; emits whether a row was there
+     */
+    public Mono<Boolean> deleteStep(StepKey key) {
+        String sql = "DELETE FROM " + table + " WHERE workflow_id = " + dialect.parameter(1) + " AND step_id = "
+                + dialect.parameter(2);
+        return Mono.usingWhen(connections.create(),
+                c -> Flux.from(c.createStatement(sql).bind(0, key.workflowId()).bind(1, key.stepId()).execute())
+                        .concatMap(Result::getRowsUpdated).reduce(0L, Long::sum).map(deleted -> deleted > 0),
+                dialect::release);
+    }
+
     private Mono<Long> deleteInBatches(int batch, Function<Connection, Statement> statement) {
         Mono<Long> once = Mono.usingWhen(connections.create(),
                 c -> Flux.from(statement.apply(c).execute()).concatMap(Result::getRowsUpdated).reduce(0L, Long::sum),
