@@ -127,10 +127,11 @@ final class TransferService {
                         return Mono.error(new TransferRejectedException(
                                 "insufficient funds in account '" + request.from() + "'"));
                     }
-                    return tx.execute("UPDATE " + accounts + " SET balance = balance - $1 WHERE id = $2",
-                                    request.amount(), request.from())
-                            .then(tx.execute("UPDATE " + accounts + " SET balance = balance + $1 WHERE id = $2",
-                                    request.amount(), request.to()))
+                    // One statement for both rows (already locked): every round trip here is time
+                    // the two accounts stay locked for everyone else.
+                    return tx.execute("UPDATE " + accounts + " SET balance = balance + CASE WHEN id = $1"
+                                    + " THEN CAST($2 AS BIGINT) ELSE CAST($3 AS BIGINT) END WHERE id IN ($4, $5)",
+                                    request.from(), -request.amount(), request.amount(), request.from(), request.to())
                             .then(tx.execute("INSERT INTO " + ledger + " (transfer_id, account_id, amount)"
                                     + " VALUES ($1, $2, $3), ($4, $5, $6)", id, request.from(), -request.amount(),
                                     id, request.to(), request.amount()))
