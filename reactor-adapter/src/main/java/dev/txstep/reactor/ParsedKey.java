@@ -28,12 +28,14 @@ sealed interface ParsedKey {
     /**
      * Reads the header's values.
      *
-     * <p>A value in double quotes is an RFC 8941 string (the form the IETF Idempotency-Key draft
-     * specifies): printable ASCII, with {@code \"} and {@code \\} as the only escapes; the key is
-     * its unescaped content. Any other value is the key as sent (the unquoted form most APIs use),
-     * so {@code "abc"} and {@code abc} name the same key. Either way the key must not be blank and
-     * must not contain control characters (which would be invisible in logs and break tools that
-     * list workflow ids).
+     * <p>The IETF Idempotency-Key draft makes the key an RFC 8941 string: printable ASCII
+     * (0x20–0x7E) in double quotes, with {@code \"} and {@code \\} as the only escapes. That form is
+     * read as the draft says; a value without quotes is the key as sent (the form most APIs
+     * accept), so {@code "abc"} and {@code abc} name the same key. Either way every character must
+     * be printable ASCII: the header arrives as bytes, and a server that decodes them one per
+     * character would store {@code é} as {@code Ã©} — a key the client never sent. A comma outside
+     * quotes makes the value a list of keys, and anything after a quoted string (RFC 8941
+     * parameters, a second item) is not one key either: both are refused rather than guessed at.
      *
      * @param headerName the header's name, for messages
      * @param values     the header's values, at least one
@@ -43,53 +45,87 @@ sealed interface ParsedKey {
         if (values.size() != 1) {
             return new Invalid("send exactly one " + headerName + " header; this request has " + values.size());
         }
-        String value = values.get(0).strip();
+        String value = trimOws(values.get(0));
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c < 0x20 || c > 0x7e) {
+                return new Invalid(headerName + " must be printable ASCII (0x20-0x7E), as the IETF draft's"
+                        + " structured-field string allows; found " + String.format("U+%04X", (int) c)
+                        + " at position " + i);
+            }
+        }
         String key;
         if (value.startsWith("\"")) {
-            key = unquote(value);
-            if (key == null) {
+            int end = closingQuote(value);
+            if (end < 0) {
                 return new Invalid(headerName + " starts with a double quote but is not a valid quoted string"
-                        + " (printable ASCII, closing quote at the end, only \\\" and \\\\ escaped)");
+                        + " (closing quote at the end, only \\\" and \\\\ escaped)");
             }
+            String rest = trimOws(value.substring(end + 1));
+            if (rest.startsWith(",")) {
+                return new Invalid(headerName + " holds a list of keys; send exactly one key");
+            }
+            if (rest.startsWith(";")) {
+                return new Invalid(headerName + " has parameters after the quoted key; send the key alone");
+            }
+            if (!rest.isEmpty()) {
+                return new Invalid(headerName + " has text after the closing quote; send one quoted string");
+            }
+            key = unescape(value.substring(1, end));
+        } else if (value.indexOf(',') >= 0) {
+            return new Invalid(headerName + " holds a list of keys (a comma outside a quoted string);"
+                    + " send exactly one key, quoted if it contains a comma");
         } else {
             key = value;
         }
         if (key.isBlank()) {
             return new Invalid(headerName + " must not be blank");
         }
-        for (int i = 0; i < key.length(); i++) {
-            if (Character.isISOControl(key.charAt(i))) {
-                return new Invalid(headerName + " must not contain control characters (found one at position "
-                        + i + ")");
-            }
-        }
         return new Valid(key);
     }
 
-    /** The content of an RFC 8941 string, or null if {@code quoted} is not one. */
-    private static String unquote(String quoted) {
-        if (quoted.length() < 2 || !quoted.endsWith("\"")) {
-            return null;
-        }
-        StringBuilder key = new StringBuilder(quoted.length() - 2);
-        int last = quoted.length() - 1;
-        for (int i = 1; i < last; i++) {
-            char c = quoted.charAt(i);
+    /** The index of the quote that closes the string opened at index 0, or -1 if it is malformed. */
+    private static int closingQuote(String value) {
+        for (int i = 1; i < value.length(); i++) {
+            char c = value.charAt(i);
             if (c == '\\') {
-                if (i + 1 >= last) {
-                    return null;
+                if (i + 1 >= value.length()) {
+                    return -1;
                 }
-                char escaped = quoted.charAt(++i);
+                char escaped = value.charAt(++i);
                 if (escaped != '"' && escaped != '\\') {
-                    return null;
+                    return -1;
                 }
-                key.append(escaped);
-            } else if (c == '"' || c < 0x20 || c > 0x7e) {
-                return null;
-            } else {
-                key.append(c);
+            } else if (c == '"') {
+                return i;
             }
         }
+        return -1;
+    }
+
+    /** The content of a well-formed quoted string, without its escapes. */
+    private static String unescape(String content) {
+        if (content.indexOf('\\') < 0) {
+            return content;
+        }
+        StringBuilder key = new StringBuilder(content.length());
+        for (int i = 0; i < content.length(); i++) {
+            char c = content.charAt(i);
+            key.append(c == '\\' ? content.charAt(++i) : c);
+        }
         return key.toString();
+    }
+
+    /** Without leading and trailing spaces and tabs, the only whitespace HTTP allows around a value. */
+    private static String trimOws(String value) {
+        int start = 0;
+        int end = value.length();
+        while (start < end && (value.charAt(start) == ' ' || value.charAt(start) == '\t')) {
+            start++;
+        }
+        while (end > start && (value.charAt(end - 1) == ' ' || value.charAt(end - 1) == '\t')) {
+            end--;
+        }
+        return value.substring(start, end);
     }
 }

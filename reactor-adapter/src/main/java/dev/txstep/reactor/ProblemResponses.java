@@ -3,6 +3,7 @@ package dev.txstep.reactor;
 import dev.txstep.NonDeterminismException;
 import java.nio.charset.StandardCharsets;
 import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpResponse;
@@ -27,35 +28,31 @@ final class ProblemResponses {
     }
 
     /**
-     * The answer to a replay that met another request's recorded steps ({@code NonDeterminismException}):
-     * {@code 422}, unless the response is already on its way, when only the error can be reported.
+     * The answer to a replay that met another request's recorded steps while a functional
+     * endpoint's body was written ({@code NonDeterminismException}): {@code 422}, unless the
+     * response is already on its way, when only the error can be reported.
      *
      * @return on subscribe, writes the problem, or errors with {@code e} if the response is committed
      */
     static Mono<Void> keyReused(ServerWebExchange exchange, NonDeterminismException e) {
         return exchange.getResponse().isCommitted() ? Mono.error(e)
-                : write(exchange, HttpStatus.UNPROCESSABLE_CONTENT, KEY_REUSED);
-    }
-
-    /**
-     * The same answer as a functional-endpoint response.
-     *
-     * @return on subscribe, emits the response
-     */
-    static Mono<ServerResponse> keyReused() {
-        return serverResponse(HttpStatus.UNPROCESSABLE_CONTENT, KEY_REUSED);
+                : write(exchange, HttpStatus.UNPROCESSABLE_CONTENT, KEY_REUSED, 0);
     }
 
     /**
      * Writes a problem to the exchange's response.
      *
-     * @return on subscribe, sets the status and content type and writes the body
+     * @param retryAfterSeconds the {@code Retry-After} header's value, or 0 for none
+     * @return on subscribe, sets the status and headers and writes the body
      */
-    static Mono<Void> write(ServerWebExchange exchange, HttpStatus status, String detail) {
+    static Mono<Void> write(ServerWebExchange exchange, HttpStatus status, String detail, long retryAfterSeconds) {
         return Mono.defer(() -> {
             ServerHttpResponse response = exchange.getResponse();
             response.setStatusCode(status);
             response.getHeaders().setContentType(MediaType.APPLICATION_PROBLEM_JSON);
+            if (retryAfterSeconds > 0) {
+                response.getHeaders().set(HttpHeaders.RETRY_AFTER, Long.toString(retryAfterSeconds));
+            }
             DataBuffer body = response.bufferFactory().wrap(json(status, detail).getBytes(StandardCharsets.UTF_8));
             return response.writeWith(Mono.just(body));
         });
@@ -64,10 +61,16 @@ final class ProblemResponses {
     /**
      * The same problem as a functional-endpoint response.
      *
+     * @param retryAfterSeconds the {@code Retry-After} header's value, or 0 for none
      * @return on subscribe, emits the response
      */
-    static Mono<ServerResponse> serverResponse(HttpStatus status, String detail) {
+    static Mono<ServerResponse> serverResponse(HttpStatus status, String detail, long retryAfterSeconds) {
         return ServerResponse.status(status).contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                .headers(headers -> {
+                    if (retryAfterSeconds > 0) {
+                        headers.set(HttpHeaders.RETRY_AFTER, Long.toString(retryAfterSeconds));
+                    }
+                })
                 .bodyValue(json(status, detail).getBytes(StandardCharsets.UTF_8));
     }
 

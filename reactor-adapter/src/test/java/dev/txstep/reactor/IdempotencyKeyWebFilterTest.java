@@ -11,12 +11,16 @@ import static org.springframework.web.reactive.function.server.RouterFunctions.r
 import dev.txstep.AsyncDatasource;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.InvalidConfigurationException;
+import dev.txstep.RetryPolicy;
 import dev.txstep.StepKey;
+import dev.txstep.testing.Concurrently;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -181,8 +185,8 @@ class IdempotencyKeyWebFilterTest {
         assertBadRequest(client, "must not be blank", "");
         assertBadRequest(client, "must not be blank", "   ");
         assertBadRequest(client, "must not be blank", "\"\"");
-        assertBadRequest(client, "control characters", "ab\u0001c");
-        assertBadRequest(client, "control characters", "ab\u007fc");
+        assertBadRequest(client, "printable ASCII", "ab\u0001c");
+        assertBadRequest(client, "printable ASCII", "ab\u007fc");
         assertBadRequest(client, "not a valid quoted string", "\"unterminated");
         assertBadRequest(client, "not a valid quoted string", "\"bad \\x escape\"");
         assertBadRequest(client, "exactly one", "a", "b");
@@ -275,6 +279,209 @@ class IdempotencyKeyWebFilterTest {
         assertEquals(2, recorded());
     }
 
+    // ---- Keys as the IETF draft defines them: an RFC 8941 string, printable ASCII 0x20-0x7E ----
+
+    @Test
+    void keysOutsidePrintableAsciiAreRefusedNamingTheRule() {
+        WebTestClient client = client(IdempotencyKeyWebFilter.create());
+        // What a server sees for "clé" sent as UTF-8 (bytes decoded one per character) and as text.
+        assertBadRequest(client, "printable ASCII (0x20-0x7E)", "cl\u00c3\u00a9");
+        assertBadRequest(client, "printable ASCII (0x20-0x7E)", "cl\u00e9");
+        assertBadRequest(client, "printable ASCII (0x20-0x7E)", "\"cl\u00e9\"");
+        assertEquals(0, effects());
+        assertEquals(0, recorded());
+    }
+
+    @Test
+    void aListOfKeysIsRefusedNotTakenAsOneKey() {
+        WebTestClient client = client(IdempotencyKeyWebFilter.create());
+        assertBadRequest(client, "a list", "k1, k2");
+        assertBadRequest(client, "a list", "\"k1\", \"k2\"");
+        assertBadRequest(client, "parameters", "\"k1\";p=1");
+        assertEquals(0, effects());
+        assertEquals(0, recorded());
+        // Inside quotes a comma is part of the one key.
+        post(client, "/orders", "\"k1, k2\"");
+        assertEquals(List.of("reserve", "charge"), recordedSteps("idempotency-key:k1, k2"));
+    }
+
+    // ---- Unrecorded failures answer 503: the same key may be retried ----
+
+    @Test
+    void retriesRunningOutAnswer503WithRetryAfterAndTheSameKeyThenSucceeds() {
+        AsyncDatasource flaky = AsyncDatasource.create(AsyncDatasource.Config.builder().url(schema.url())
+                .schema(schema.name()).retryPolicy(RetryPolicy.defaults().withMaxAttempts(2)).build()).block();
+        try {
+            AtomicBoolean conflicting = new AtomicBoolean(true);
+            RouterFunction<ServerResponse> routes = route(POST("/flaky"), request -> flaky.runTxStepAsync(
+                    DatasourceOptions.named("flaky"), tx -> conflicting.get()
+                            // A real serialization failure, raised by PostgreSQL: retried, then given up.
+                            ? tx.execute("DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '40001'; END $$")
+                                    .thenReturn("never")
+                            : tx.execute("INSERT INTO " + schema.q("effects") + " VALUES ('flaky', 'flaky')")
+                                    .thenReturn("moved"))
+                    .flatMap(body -> ServerResponse.ok().contentType(MediaType.TEXT_PLAIN).bodyValue(body)));
+            WebTestClient client = WebTestClient.bindToRouterFunction(routes)
+                    .webFilter(IdempotencyKeyWebFilter.create(ds)).configureClient()
+                    .responseTimeout(Duration.ofSeconds(60)).build();
+
+            client.post().uri("/flaky").header(KEY, "exhausted").exchange()
+                    .expectStatus().isEqualTo(503)
+                    .expectHeader().valueEquals("Retry-After", "1")
+                    .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                    .expectBody(String.class).value(body -> assertTrue(body.contains("nothing was recorded")
+                            && body.contains("same Idempotency-Key may be retried"), body));
+            assertEquals(0, effects());
+
+            conflicting.set(false);
+            client.post().uri("/flaky").header(KEY, "exhausted").exchange()
+                    .expectStatus().isOk().expectBody(String.class).isEqualTo("moved");
+            assertEquals(1, effects());
+        } finally {
+            flaky.close().block(Duration.ofSeconds(30));
+        }
+    }
+
+    @Test
+    void aClosedDatasourceAnswers503() {
+        AsyncDatasource closed = AsyncDatasource.create(AsyncDatasource.Config.builder().url(schema.url())
+                .schema(schema.name()).build()).block();
+        closed.close().block(Duration.ofSeconds(30));
+        RouterFunction<ServerResponse> routes = route(POST("/closed"), request -> closed.runTxStepAsync(
+                DatasourceOptions.named("closed"), tx -> Mono.just("x"))
+                .flatMap(body -> ServerResponse.ok().bodyValue(body)));
+        WebTestClient client = WebTestClient.bindToRouterFunction(routes)
+                .webFilter(IdempotencyKeyWebFilter.create()).configureClient().build();
+        client.post().uri("/closed").header(KEY, "closing").exchange()
+                .expectStatus().isEqualTo(503)
+                .expectHeader().exists("Retry-After")
+                .expectBody(String.class).value(body -> assertTrue(body.contains("nothing was recorded"), body));
+    }
+
+    @Test
+    void aRecordedErrorIsAFinalAnswerNot503() {
+        RouterFunction<ServerResponse> routes = route(POST("/broken"), request -> ds.runTxStepAsync(
+                DatasourceOptions.named("broken"), tx -> Mono.<String>error(new IllegalStateException("broken")))
+                .flatMap(body -> ServerResponse.ok().bodyValue(body)));
+        WebTestClient client = WebTestClient.bindToRouterFunction(routes)
+                .webFilter(IdempotencyKeyWebFilter.create()).configureClient().build();
+        for (int i = 0; i < 2; i++) {
+            client.post().uri("/broken").header(KEY, "final").exchange().expectStatus().isEqualTo(500)
+                    .expectHeader().doesNotExist("Retry-After");
+        }
+        assertEquals(List.of("broken"), recordedSteps("idempotency-key:final"));
+    }
+
+    // ---- Request fingerprints: a key reused for a different request is 422, before any step ----
+
+    /** POST /pay: refuses the body "refuse" with a recorded error (422), else writes one effect. */
+    private WebTestClient payClient(IdempotencyKeyWebFilter filter) {
+        RouterFunction<ServerResponse> routes = route(POST("/pay"), request -> request.bodyToMono(String.class)
+                .defaultIfEmpty("")
+                .flatMap(body -> ds.runTxStepAsync(DatasourceOptions.named("pay"), tx -> body.equals("refuse")
+                        ? Mono.<String>error(new IllegalArgumentException("refused"))
+                        : tx.execute("INSERT INTO " + schema.q("effects") + " VALUES ($1, 'pay')",
+                                "pay-" + UUID.randomUUID()).thenReturn("paid " + body)))
+                .flatMap(body -> ServerResponse.ok().contentType(MediaType.TEXT_PLAIN).bodyValue(body))
+                .onErrorResume(e -> ServerResponse.status(422).bodyValue("refused")));
+        return WebTestClient.bindToRouterFunction(routes).webFilter(filter).configureClient()
+                .responseTimeout(Duration.ofSeconds(60)).build();
+    }
+
+    private WebTestClient.ResponseSpec pay(WebTestClient client, String key, String body) {
+        return client.post().uri("/pay").header(KEY, key).contentType(MediaType.TEXT_PLAIN).bodyValue(body).exchange();
+    }
+
+    private static void assertKeyReused(WebTestClient.ResponseSpec response) {
+        response.expectStatus().isEqualTo(422)
+                .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                .expectBody(String.class).value(b -> assertTrue(b.contains("different request"), b));
+    }
+
+    @Test
+    void aKeyFirstRefusedAndReusedWithAnotherBodyIs422AndRunsNothing() {
+        WebTestClient client = payClient(IdempotencyKeyWebFilter.create(ds));
+        pay(client, "k", "refuse").expectStatus().isEqualTo(422).expectBody(String.class).isEqualTo("refused");
+        assertKeyReused(pay(client, "k", "10"));
+        assertEquals(0, effects());
+    }
+
+    @Test
+    void aKeyReusedAfterSuccessWithAnotherBodyIs422AndTheSameBodyReplays() {
+        IdempotencyKeyWebFilter filter = IdempotencyKeyWebFilter.create(ds);
+        WebTestClient client = payClient(filter);
+        String first = pay(client, "k", "10").expectStatus().isOk().expectBody(String.class).returnResult()
+                .getResponseBody();
+        assertKeyReused(pay(client, "k", "20"));
+        assertEquals(first, pay(client, "k", "10").expectStatus().isOk().expectBody(String.class).returnResult()
+                .getResponseBody());
+        assertEquals(1, effects());
+        // The fingerprint is the workflow's first recorded step; the handler's steps follow it.
+        assertEquals(List.of(IdempotencyKeyWebFilter.FINGERPRINT_STEP_NAME, "pay"),
+                recordedSteps(filter.workflowIdFor("k")));
+    }
+
+    @Test
+    void aKeyReusedOnAnotherPathIs422BeforeAnyStep() {
+        IdempotencyKeyWebFilter filter = IdempotencyKeyWebFilter.create(ds);
+        WebTestClient client = client(filter);
+        post(client, "/orders", "k");
+        client.post().uri("/orders?again").header(KEY, "k").exchange().expectStatus().isEqualTo(422);
+        client.post().uri("/refunds").header(KEY, "k").exchange().expectStatus().isEqualTo(422)
+                .expectBody(String.class).value(b -> assertTrue(b.contains("different request"), b));
+        assertEquals(2, effects());
+    }
+
+    @Test
+    void configuredHeadersArePartOfTheFingerprint() {
+        WebTestClient client = payClient(IdempotencyKeyWebFilter.builder().datasource(ds)
+                .fingerprintHeaders("X-Account").build());
+        client.post().uri("/pay").header(KEY, "k").header("X-Account", "a").bodyValue("10").exchange()
+                .expectStatus().isOk();
+        assertKeyReused(client.post().uri("/pay").header(KEY, "k").header("X-Account", "b").bodyValue("10")
+                .exchange());
+        client.post().uri("/pay").header(KEY, "k").header("X-Account", "a").bodyValue("10").exchange()
+                .expectStatus().isOk();
+        assertEquals(1, effects());
+    }
+
+    @Test
+    void concurrentIdenticalRequestsWithFingerprintsRunOnceAndAnswerAlike() throws Exception {
+        WebTestClient client = payClient(IdempotencyKeyWebFilter.create(ds));
+        List<String> bodies = Concurrently.run(10, () -> pay(client, "together", "7").expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody());
+        assertEquals(1, Set.copyOf(bodies).size(), bodies.toString());
+        assertEquals(1, effects());
+    }
+
+    @Test
+    void theHandlerFilterChecksFingerprintsToo() {
+        RouterFunction<ServerResponse> routes = RouterFunctions.route()
+                .POST("/fn", request -> request.bodyToMono(String.class).flatMap(body -> effect("fn")
+                        .flatMap(id -> ServerResponse.ok().bodyValue(body + "|" + id))))
+                .filter(IdempotencyKeyWebFilter.create(ds).handlerFilter())
+                .build();
+        WebTestClient client = WebTestClient.bindToRouterFunction(routes).configureClient()
+                .responseTimeout(Duration.ofSeconds(60)).build();
+        String first = client.post().uri("/fn").header(KEY, "h").bodyValue("a").exchange().expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody();
+        assertTrue(first.startsWith("a|"), first);
+        assertKeyReused(client.post().uri("/fn").header(KEY, "h").bodyValue("b").exchange());
+        client.post().uri("/fn").header(KEY, "h").bodyValue("a").exchange().expectStatus().isOk()
+                .expectBody(String.class).isEqualTo(first);
+        assertEquals(1, effects());
+    }
+
+    @Test
+    void aBodyOverTheLimitIs413AndRecordsNothing() {
+        WebTestClient client = payClient(IdempotencyKeyWebFilter.builder().datasource(ds).maxBodySize(16).build());
+        pay(client, "big", "x".repeat(17)).expectStatus().isEqualTo(413)
+                .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                .expectBody(String.class).value(b -> assertTrue(b.contains("16 bytes"), b));
+        assertEquals(0, recorded());
+        pay(client, "big", "x".repeat(16)).expectStatus().isOk();
+    }
+
     @Test
     void theBuilderRefusesSettingsThatCannotWork() {
         var builder = IdempotencyKeyWebFilter.builder();
@@ -286,6 +493,10 @@ class IdempotencyKeyWebFilterTest {
         assertThrows(InvalidConfigurationException.class,
                 () -> builder.workflowIdPrefix("p".repeat(StepKey.MAX_WORKFLOW_ID_LENGTH)));
         assertThrows(InvalidConfigurationException.class, () -> builder.keyScope(null));
+        assertThrows(InvalidConfigurationException.class, () -> builder.datasource(null));
+        assertThrows(InvalidConfigurationException.class, () -> builder.fingerprintHeaders("bad header"));
+        assertThrows(InvalidConfigurationException.class, () -> builder.maxBodySize(-1));
+        assertThrows(InvalidConfigurationException.class, () -> builder.retryAfter(Duration.ZERO));
         assertEquals(StepKey.MAX_WORKFLOW_ID_LENGTH - 2, builder.workflowIdPrefix("p:").build().maxKeyLength());
     }
 }

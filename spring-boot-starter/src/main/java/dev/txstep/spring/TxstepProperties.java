@@ -1,8 +1,10 @@
 package dev.txstep.spring;
 
 import java.time.Duration;
+import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 
 /**
  * The {@code txstep.*} settings of the auto-configured datasource and web filter, with their
@@ -70,10 +72,24 @@ public record TxstepProperties(
      *                         workflow named after the key.
      * @param headerName       Request header that carries the key.
      * @param workflowIdPrefix What the workflow ids of keyed requests start with.
+     * @param fingerprint        Whether each keyed request's fingerprint (method, path and query,
+     *                           body, fingerprint headers) is recorded as the first step of its
+     *                           workflow, so a key reused for a different request is answered 422.
+     *                           Needs txstep's datasource bean.
+     * @param fingerprintHeaders Request headers whose values are part of the fingerprint.
+     * @param maxBodySize        Largest request body read for a fingerprint; a larger one is
+     *                           answered 413.
+     * @param retryAfter         Retry-After of a 503, the answer to a failure that recorded nothing
+     *                           (retries ran out, a lost connection, shutting down); whole seconds,
+     *                           at least 1.
      */
     public record IdempotencyKey(
             @DefaultValue("false") boolean enabled,
             @DefaultValue("Idempotency-Key") String headerName,
-            @DefaultValue("idempotency-key:") String workflowIdPrefix) {
+            @DefaultValue("idempotency-key:") String workflowIdPrefix,
+            @DefaultValue("true") boolean fingerprint,
+            @DefaultValue List<String> fingerprintHeaders,
+            @DefaultValue("256KB") DataSize maxBodySize,
+            @DefaultValue("1s") Duration retryAfter) {
     }
 }

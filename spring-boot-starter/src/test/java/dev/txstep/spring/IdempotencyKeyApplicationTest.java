@@ -72,10 +72,15 @@ class IdempotencyKeyApplicationTest {
 
         assertEquals(1, Set.copyOf(bodies).size(), "ten identical answers: " + Set.copyOf(bodies));
         assertEquals(1, TestDatabases.queryLong(URL, "SELECT COUNT(*) FROM \"" + SCHEMA + "\".orders"), "one effect");
-        assertEquals(1, TestDatabases.queryLong(URL, "SELECT COUNT(*) FROM \"" + SCHEMA + "\".datasource_outputs"
-                + " WHERE workflow_id = '" + IdempotencyKeyWebFilter.DEFAULT_WORKFLOW_ID_PREFIX + key + "'"));
+        assertEquals(2, TestDatabases.queryLong(URL, "SELECT COUNT(*) FROM \"" + SCHEMA + "\".datasource_outputs"
+                + " WHERE workflow_id = '" + IdempotencyKeyWebFilter.DEFAULT_WORKFLOW_ID_PREFIX + key + "'"),
+                "the auto-configured filter recorded the fingerprint (step 0), then the order");
         assertEquals(bodies.get(0), String.valueOf(TestDatabases.queryLong(URL,
                 "SELECT id FROM \"" + SCHEMA + "\".orders")), "the answer is the order's id");
+        // The same key with another body: the fingerprint differs, nothing runs.
+        client.post().uri("/orders").header(IdempotencyKeyWebFilter.DEFAULT_HEADER_NAME, key)
+                .bodyValue("other").exchange().expectStatus().isEqualTo(422);
+        assertEquals(1, TestDatabases.queryLong(URL, "SELECT COUNT(*) FROM \"" + SCHEMA + "\".orders"));
     }
 
     @Test

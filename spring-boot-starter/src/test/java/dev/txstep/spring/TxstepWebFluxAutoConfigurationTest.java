@@ -43,6 +43,25 @@ class TxstepWebFluxAutoConfigurationTest {
     }
 
     @Test
+    void theFingerprintSettingsComeFromTheProperties() {
+        reactive.withPropertyValues("txstep.web.idempotency-key.enabled=true",
+                "txstep.web.idempotency-key.fingerprint-headers=X-Tenant,X-Account",
+                "txstep.web.idempotency-key.max-body-size=1KB",
+                "txstep.web.idempotency-key.retry-after=3s").run(context -> {
+                    String filter = context.getBean(IdempotencyKeyWebFilter.class).toString();
+                    // No AsyncDatasource bean here: no fingerprints, the other settings still apply.
+                    assertTrue(filter.contains("no fingerprints") && filter.contains("retry-after 3s"), filter);
+                });
+        reactive.withPropertyValues("txstep.web.idempotency-key.enabled=true",
+                "txstep.web.idempotency-key.retry-after=0s").run(context -> {
+                    assertThat(context).hasFailed();
+                    assertThat(context.getStartupFailure()).rootCause()
+                            .isInstanceOf(InvalidConfigurationPropertyValueException.class)
+                            .hasMessageContaining("txstep.web.idempotency-key.retry-after");
+                });
+    }
+
+    @Test
     void anApplicationsOwnFilterWins() {
         IdempotencyKeyWebFilter own = IdempotencyKeyWebFilter.builder().workflowIdPrefix("own:").build();
         reactive.withPropertyValues("txstep.web.idempotency-key.enabled=true")

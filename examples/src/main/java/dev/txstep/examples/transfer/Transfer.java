@@ -17,15 +17,4 @@ import java.time.Instant;
  */
 public record Transfer(String id, String from, String to, long amount, long fromBalance, long toBalance,
         Instant createdAt) {
-
-    /**
-     * Whether this transfer is what a request asks for; a request that reuses another transfer's
-     * idempotency key with a different body is not.
-     *
-     * @param request the request
-     * @return true if accounts and amount match
-     */
-    public boolean fulfils(TransferRequest request) {
-        return from.equals(request.from()) && to.equals(request.to()) && amount == request.amount();
-    }
 }

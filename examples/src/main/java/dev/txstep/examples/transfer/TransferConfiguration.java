@@ -8,6 +8,8 @@ import org.springframework.boot.web.server.context.WebServerInitializedEvent;
 import org.springframework.context.ApplicationListener;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.http.HttpMethod;
+import org.springframework.web.reactive.function.server.RequestPredicates;
 import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerResponse;
@@ -48,13 +50,18 @@ class TransferConfiguration {
         return service;
     }
 
-    /** {@code POST /transfers} and {@code GET /accounts/{id}}. */
+    /**
+     * {@code POST /transfers} and {@code GET /accounts/{id}}; other methods on those paths get 405
+     * (a router function otherwise answers 404 for them).
+     */
     @Bean
     RouterFunction<ServerResponse> transferRoutes(TransferService transferService) {
         TransferHandler handler = new TransferHandler(transferService);
         return RouterFunctions.route()
                 .POST("/transfers", handler::transfer)
+                .route(RequestPredicates.path("/transfers"), TransferHandler.methodNotAllowed(HttpMethod.POST))
                 .GET("/accounts/{id}", handler::account)
+                .route(RequestPredicates.path("/accounts/{id}"), TransferHandler.methodNotAllowed(HttpMethod.GET))
                 .build();
     }
 
@@ -70,11 +77,13 @@ class TransferConfiguration {
     }
 
     /**
-     * Makes every POST or PATCH with an {@code Idempotency-Key} a workflow named after the key.
-     * Spring Boot adds {@code WebFilter} beans to the server's filter chain.
+     * Makes every POST or PATCH with an {@code Idempotency-Key} a workflow named after the key,
+     * whose first step records the request's fingerprint on the service's datasource (a key reused
+     * for a different body gets 422). Spring Boot adds {@code WebFilter} beans to the server's
+     * filter chain.
      */
     @Bean
-    IdempotencyKeyWebFilter idempotencyKeyWebFilter() {
-        return IdempotencyKeyWebFilter.create();
+    IdempotencyKeyWebFilter idempotencyKeyWebFilter(AsyncDatasource transferDatasource) {
+        return IdempotencyKeyWebFilter.create(transferDatasource);
     }
 }

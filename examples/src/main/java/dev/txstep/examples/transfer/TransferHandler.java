@@ -2,12 +2,14 @@ package dev.txstep.examples.transfer;
 
 import dev.txstep.RecordedStepException;
 import dev.txstep.reactor.IdempotencyKeyWebFilter;
+import org.springframework.core.io.buffer.DataBufferLimitException;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
+import org.springframework.web.reactive.function.server.HandlerFunction;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
-import org.springframework.web.server.ServerWebInputException;
 import reactor.core.publisher.Mono;
 
 /**
@@ -29,10 +31,15 @@ final class TransferHandler {
     /**
      * {@code POST /transfers} with a JSON {@link TransferRequest} and an {@code Idempotency-Key}.
      *
-     * @return on subscribe: 200 with the {@link Transfer}; 400 without a key or with a malformed
-     *         body (nothing runs); 422 if the bank refuses the transfer (unknown account,
-     *         insufficient funds: recorded, so a retry gets the same answer) or if the key was used
-     *         for a different transfer
+     * <p>The body is validated before any step runs (see {@link TransferRequest#parse}). The
+     * {@link IdempotencyKeyWebFilter} in front has already recorded the request's fingerprint under
+     * the key, so a refused request has consumed its key: sending it again gets the same
+     * {@code 400}, and a corrected request needs a new key (the filter answers {@code 422}).
+     *
+     * @return on subscribe: 200 with the {@link Transfer}; 400 without a key or with an invalid
+     *         body, naming the field (nothing runs); 415 for a body that is not JSON; 413 for a body
+     *         over the codec's limit; 422 if the bank refuses the transfer (unknown account,
+     *         insufficient funds: recorded, so a retry gets the same answer)
      */
     Mono<ServerResponse> transfer(ServerRequest request) {
         if (request.headers().header(IdempotencyKeyWebFilter.DEFAULT_HEADER_NAME).isEmpty()) {
@@ -41,19 +48,41 @@ final class TransferHandler {
             return problem(HttpStatus.BAD_REQUEST, "send an Idempotency-Key header: a new unique value (a UUID,"
                     + " say) for each transfer, and the same value when you retry it");
         }
-        return request.bodyToMono(TransferRequest.class)
-                .flatMap(body -> body.problem()
-                        .map(problem -> problem(HttpStatus.BAD_REQUEST, problem))
-                        .orElseGet(() -> transfers.transfer(body).flatMap(transfer -> transfer.fulfils(body)
-                                ? ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(transfer)
-                                // The key's recorded transfer is another one: the client reused a key.
-                                : problem(HttpStatus.UNPROCESSABLE_CONTENT, "this Idempotency-Key was already used"
-                                        + " for a different transfer; use a new key for a new transfer"))))
-                .switchIfEmpty(Mono.defer(() -> problem(HttpStatus.BAD_REQUEST,
-                        "a JSON body {\"from\": ..., \"to\": ..., \"amount\": ...} is required")))
-                .onErrorResume(ServerWebInputException.class, e -> problem(HttpStatus.BAD_REQUEST, e.getReason()))
+        MediaType type = request.headers().contentType().orElse(null);
+        if (type == null || !MediaType.APPLICATION_JSON.isCompatibleWith(type)) {
+            return problem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "send the transfer as application/json");
+        }
+        // Bytes, not a codec's object mapping: TransferRequest.parse reads them strictly.
+        return request.bodyToMono(byte[].class)
+                .defaultIfEmpty(new byte[0])
+                .flatMap(bytes -> {
+                    TransferRequest body;
+                    try {
+                        body = TransferRequest.parse(bytes);
+                    } catch (TransferRequest.InvalidRequestException e) {
+                        return invalid(e);
+                    }
+                    return transfers.transfer(body)
+                            .flatMap(transfer -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON)
+                                    .bodyValue(transfer));
+                })
+                .onErrorResume(DataBufferLimitException.class, e -> problem(HttpStatus.CONTENT_TOO_LARGE,
+                        "the body is larger than this service accepts"))
                 .onErrorResume(TransferHandler::isRejection,
                         e -> problem(HttpStatus.UNPROCESSABLE_CONTENT, rejectionMessage(e)));
+    }
+
+    /**
+     * Any other method on a known path.
+     *
+     * @param allowed the methods the path supports, for the {@code Allow} header
+     * @return a handler answering 405 with a problem
+     */
+    static HandlerFunction<ServerResponse> methodNotAllowed(HttpMethod allowed) {
+        return request -> ServerResponse.status(HttpStatus.METHOD_NOT_ALLOWED).allow(allowed)
+                .contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                .bodyValue(ProblemDetail.forStatusAndDetail(HttpStatus.METHOD_NOT_ALLOWED,
+                        request.method().name() + " is not supported here; use " + allowed.name()));
     }
 
     /**
@@ -77,6 +106,12 @@ final class TransferHandler {
 
     private static String rejectionMessage(Throwable error) {
         return error instanceof RecordedStepException recorded ? recorded.errorMessage() : error.getMessage();
+    }
+
+    private static Mono<ServerResponse> invalid(TransferRequest.InvalidRequestException e) {
+        ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, e.getMessage());
+        e.field().ifPresent(field -> problem.setProperty("field", field));
+        return ServerResponse.badRequest().contentType(MediaType.APPLICATION_PROBLEM_JSON).bodyValue(problem);
     }
 
     private static Mono<ServerResponse> problem(HttpStatus status, String detail) {

@@ -68,8 +68,8 @@ class TransferApplicationH2Test {
         assertEquals(100_000 - 2 * 2500, count("SELECT balance FROM \"transfer\".accounts WHERE id = 'alice'"));
         assertEquals(100_000 + 2 * 2500, count("SELECT balance FROM \"transfer\".accounts WHERE id = 'bob'"));
         assertEquals(4, count("SELECT COUNT(*) FROM \"transfer\".ledger"), "two debits, two credits");
-        assertEquals(1, count("SELECT COUNT(*) FROM \"transfer\".datasource_outputs WHERE workflow_id = '"
-                + IdempotencyKeyWebFilter.DEFAULT_WORKFLOW_ID_PREFIX + key + "'"));
+        assertEquals(2, count("SELECT COUNT(*) FROM \"transfer\".datasource_outputs WHERE workflow_id = '"
+                + IdempotencyKeyWebFilter.DEFAULT_WORKFLOW_ID_PREFIX + key + "'"), "the fingerprint and the transfer");
     }
 
     private static String post(WebTestClient client, String key, String json) {

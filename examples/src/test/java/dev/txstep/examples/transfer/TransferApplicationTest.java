@@ -22,6 +22,7 @@ import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
+import org.springframework.web.reactive.function.client.WebClient;
 
 /**
  * The transfer service on a real server (random port) and real PostgreSQL, driven over HTTP with
@@ -81,8 +82,10 @@ class TransferApplicationTest {
         assertEquals(2, count("ledger", "account_id IN ('" + from + "', '" + to + "')"), "nothing else");
         assertEquals(7500, balance(from));
         assertEquals(2500, balance(to));
+        assertEquals(1, count("datasource_outputs", "workflow_id = '" + workflowId(key) + "' AND step_id = 0 AND step_name = '"
+                + IdempotencyKeyWebFilter.FINGERPRINT_STEP_NAME + "'"), "the request's fingerprint, recorded first");
         assertEquals(1, count("datasource_outputs", "workflow_id = '" + workflowId(key)
-                + "' AND step_id = 0 AND step_name = 'transfer' AND error IS NULL"), "one recorded step");
+                + "' AND step_id = 1 AND step_name = 'transfer' AND error IS NULL"), "one recorded transfer");
         assertTrue(bodies.get(0).contains("\"fromBalance\":7500") && bodies.get(0).contains("\"toBalance\":2500"),
                 bodies.get(0));
     }
@@ -123,7 +126,7 @@ class TransferApplicationTest {
         String key = UUID.randomUUID().toString();
         post(key, body(from, to, 100)).expectStatus().isOk();
         post(key, body(from, to, 200)).expectStatus().isEqualTo(422)
-                .expectBody(String.class).value(b -> assertTrue(b.contains("different transfer"), b));
+                .expectBody(String.class).value(b -> assertTrue(b.contains("different request"), b));
         assertEquals(1, count("ledger", "account_id = '" + from + "'"));
         assertEquals(9900, balance(from));
     }
@@ -146,6 +149,98 @@ class TransferApplicationTest {
         assertEquals(0, count("ledger", "account_id = '" + from + "'"));
         client.get().uri("/accounts/{id}", from).exchange().expectStatus().isOk()
                 .expectBody(String.class).value(b -> assertTrue(b.contains("\"balance\":10000"), b));
+    }
+
+    @Test
+    void aKeyFirstRefusedAndReusedWithAValidBodyIs422NotTheOldRefusal() {
+        String key = UUID.randomUUID().toString();
+        post(key, body(from, "nobody-" + UUID.randomUUID(), 100)).expectStatus().isEqualTo(422)
+                .expectBody(String.class).value(b -> assertTrue(b.contains("no account"), b));
+        post(key, body(from, to, 100)).expectStatus().isEqualTo(422)
+                .expectBody(String.class).value(b -> assertTrue(b.contains("different request"), b));
+        assertEquals(10000, balance(from));
+    }
+
+    @Test
+    void aNulInAnAccountIdIs400NamingTheFieldAndNeverRecordedAsAnOutcome() {
+        String key = UUID.randomUUID().toString();
+        for (int attempt = 0; attempt < 2; attempt++) {
+            post(key, "{\"from\":\"" + from + "\\u0000\",\"to\":\"" + to + "\",\"amount\":100}")
+                    .expectStatus().isBadRequest()
+                    .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                    .expectBody(String.class).value(b -> assertTrue(b.contains("'from'"), b));
+        }
+        assertEquals(0, count("datasource_outputs", "workflow_id = '" + workflowId(key) + "' AND error IS NOT NULL"),
+                "no error recorded for the key");
+        assertEquals(10000, balance(from));
+    }
+
+    @Test
+    void amountsThatAreNotJsonIntegersAndDuplicateFieldsAre400NamingTheField() {
+        for (String amount : List.of("\"100\"", "1.5", "1e2", "100.0", "true", "null", "99999999999999999999")) {
+            post(UUID.randomUUID().toString(), "{\"from\":\"" + from + "\",\"to\":\"" + to + "\",\"amount\":"
+                    + amount + "}").expectStatus().isBadRequest()
+                    .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                    .expectBody(String.class).value(b -> assertTrue(b.contains("'amount'"), amount + ": " + b));
+        }
+        post(UUID.randomUUID().toString(), "{\"from\":\"" + from + "\",\"to\":\"" + to
+                + "\",\"amount\":100,\"amount\":200}").expectStatus().isBadRequest()
+                .expectBody(String.class).value(b -> assertTrue(b.contains("'amount'") && b.contains("uplicate"), b));
+        post(UUID.randomUUID().toString(), "{\"from\":\"" + from + "\",\"to\":\"" + to
+                + "\",\"amount\":100,\"memo\":\"x\"}").expectStatus().isBadRequest()
+                .expectBody(String.class).value(b -> assertTrue(b.contains("'memo'"), b));
+        assertEquals(10000, balance(from), "nothing moved");
+        assertEquals(0, count("ledger", "account_id = '" + from + "'"));
+    }
+
+    @Test
+    void wrongRoutesMethodsMediaTypesAndSizesAreAnsweredAsProblems() {
+        client.get().uri("/nowhere").exchange().expectStatus().isNotFound()
+                .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON);
+        client.get().uri("/transfers").exchange().expectStatus().isEqualTo(405)
+                .expectHeader().valueEquals("Allow", "POST")
+                .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON);
+        client.post().uri("/transfers").header(IdempotencyKeyWebFilter.DEFAULT_HEADER_NAME, UUID.randomUUID().toString())
+                .contentType(MediaType.TEXT_PLAIN).bodyValue(body(from, to, 100)).exchange()
+                .expectStatus().isEqualTo(415)
+                .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON);
+        post(UUID.randomUUID().toString(), "{\"from\":\"" + "x".repeat(300_000) + "\"}").expectStatus().isEqualTo(413)
+                .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON);
+        post("cl\u00e9", body(from, to, 100)).expectStatus().isBadRequest()
+                .expectBody(String.class).value(b -> assertTrue(b.contains("printable ASCII"), b));
+        assertEquals(10000, balance(from));
+    }
+
+    @Test
+    void aTransferLocksItsAccountsInIdOrder() throws Exception {
+        // "a-…" sorts before "b-…". Hold "a" locked, then transfer b -> a: a transfer that locks in id
+        // order waits for "a" before touching "b"; one that debits first would hold "b" while waiting.
+        String a = "a-" + UUID.randomUUID();
+        String b = "b-" + UUID.randomUUID();
+        TestDatabases.exec(URL, "INSERT INTO " + table("accounts") + " VALUES ('" + a + "', 0), ('" + b + "', 500)");
+        try (var holder = TestDatabases.jdbc(URL); var probe = TestDatabases.jdbc(URL)) {
+            holder.setAutoCommit(false);
+            holder.createStatement().execute("SELECT 1 FROM " + table("accounts") + " WHERE id = '" + a + "' FOR UPDATE");
+            var response = WebClient.create("http://localhost:" + port).post().uri("/transfers")
+                    .header(IdempotencyKeyWebFilter.DEFAULT_HEADER_NAME, UUID.randomUUID().toString())
+                    .contentType(MediaType.APPLICATION_JSON).bodyValue(body(b, a, 100))
+                    .retrieve().toBodilessEntity().toFuture();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (TestDatabases.queryLong(URL, "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    + " AND query LIKE '%" + SCHEMA + "%accounts%'") == 0) {
+                assertTrue(System.nanoTime() < deadline, "the transfer never waited for the lock on " + a);
+                Thread.sleep(20);
+            }
+            probe.setAutoCommit(false);
+            // Fails with 55P03 (lock not available) if the transfer already holds "b".
+            probe.createStatement().execute("SET LOCAL lock_timeout = '100ms'");
+            probe.createStatement().execute("SELECT 1 FROM " + table("accounts") + " WHERE id = '" + b + "' FOR UPDATE");
+            probe.rollback();
+            holder.rollback();
+            assertEquals(200, response.get(30, java.util.concurrent.TimeUnit.SECONDS).getStatusCode().value());
+        }
+        assertEquals(100, balance(a));
+        assertEquals(400, balance(b));
     }
 
     private WebTestClient.ResponseSpec post(String key, String json) {
