@@ -1,6 +1,7 @@
 package dev.txstep.reliability;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
@@ -359,46 +360,41 @@ class BadInputScenarioTest {
     // ------------------------------------------- ill-formed text: refused, or kept exactly, never changed
 
     /**
-     * What the unpaired-surrogate cases above guard against, shown end to end: two workflows whose
-     * ids differ only in an unpaired surrogate must not share a record. Either txstep refuses such
-     * ids, or each workflow gets its own step's output — never the other's.
+     * What the unpaired-surrogate cases above guard against, shown end to end: two workflow ids that
+     * differ only in an unpaired surrogate would be stored alike ('?' in its place) and share one
+     * record. txstep refuses such ids before any step runs, so neither workflow records anything
+     * and neither step's effect is written.
      */
     @Test
-    void workflowsWhoseIdsDifferOnlyInAnUnpairedSurrogateDoNotShareRecords() {
+    void workflowIdsThatDifferOnlyInAnUnpairedSurrogateAreRefusedSoNoneSharesARecord() {
         String base = "r6-surrogate-" + UUID.randomUUID();
-        Map<String, String> outputs = Map.of(base + "\uD800", "first workflow's output", base + "\uDBFF",
-                "second workflow's output");
+        long effectsBefore = db.count("SELECT COUNT(*) FROM " + db.q("effects"));
         for (String id : List.of(base + "\uD800", base + "\uDBFF")) {
-            Object outcome;
-            try {
-                outcome = stepIn(id, ds, effectThen(outputs.get(id)));
-            } catch (InvalidInputException refused) {
-                outcome = refused;
-            }
-            assertTrue(outcome instanceof InvalidInputException || outputs.get(id).equals(outcome),
-                    "the " + outputs.get(id) + " was expected (or a refusal), but the step returned: " + outcome);
+            InvalidInputException refused = assertThrows(InvalidInputException.class,
+                    () -> stepIn(id, ds, effectThen("output of " + id)));
+            assertTrue(refused.getMessage().contains("surrogate"), refused.getMessage());
         }
+        assertEquals(0, db.count("SELECT COUNT(*) FROM " + db.outputs() + " WHERE workflow_id LIKE '" + base + "%'"),
+                "nothing recorded under either id, nor under the id both would have been stored as");
+        assertEquals(effectsBefore, db.count("SELECT COUNT(*) FROM " + db.q("effects")), "no step ran");
     }
 
     /**
-     * A step whose output is a string with an unpaired surrogate: the default serializer must either
-     * refuse it ({@link OutputSerializationException}, nothing recorded) or record it so that the
-     * replay returns an equal string — not one with '?' in its place.
+     * A step whose output is a string with an unpaired surrogate: stored, it would come back with
+     * '?' in its place, so a replay would return another string. The default serializer's text is
+     * refused ({@link OutputSerializationException}): the step rolls back, its effect with it, and
+     * nothing is recorded.
      */
     @Test
-    void anOutputWithAnUnpairedSurrogateIsReplayedEqualOrRefused() {
+    void anOutputWithAnUnpairedSurrogateIsRefusedRolledBackAndNotRecorded() {
         String workflowId = "r6-output-" + UUID.randomUUID();
-        String value = "before\uD800after";
-        Object first;
-        try {
-            first = stepIn(workflowId, ds, effectThen(value));
-        } catch (OutputSerializationException refused) {
-            assertEquals(0, db.count("SELECT COUNT(*) FROM " + db.outputs() + " WHERE workflow_id = '" + workflowId + "'"),
-                    "a refused output is not recorded");
-            return;
-        }
-        assertEquals(value, first);
-        assertEquals(value, stepIn(workflowId, ds, effectThen("not run again")), "the replay returns the same string");
+        long effectsBefore = db.count("SELECT COUNT(*) FROM " + db.q("effects"));
+        OutputSerializationException refused = assertThrows(OutputSerializationException.class,
+                () -> stepIn(workflowId, ds, effectThen("before\uD800after")));
+        assertTrue(refused.getMessage().contains("surrogate"), refused.getMessage());
+        assertEquals(0, db.count("SELECT COUNT(*) FROM " + db.outputs() + " WHERE workflow_id = '" + workflowId + "'"),
+                "a refused output is not recorded");
+        assertEquals(effectsBefore, db.count("SELECT COUNT(*) FROM " + db.q("effects")), "the effect rolled back");
     }
 
     // ------------------------------------------------------------------------------------ helpers

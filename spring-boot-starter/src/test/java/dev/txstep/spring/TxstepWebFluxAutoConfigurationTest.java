@@ -10,6 +10,7 @@ import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.context.runner.ReactiveWebApplicationContextRunner;
+import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 
 /** When the Idempotency-Key filter is registered, and with which settings. No database is involved. */
 class TxstepWebFluxAutoConfigurationTest {
@@ -25,10 +26,21 @@ class TxstepWebFluxAutoConfigurationTest {
     }
 
     @Test
-    void notInAServletOrNonWebApplication() {
+    void notInANonWebApplication() {
         new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(TxstepWebFluxAutoConfiguration.class))
                 .withPropertyValues("txstep.web.idempotency-key.enabled=true")
                 .run(context -> assertThat(context).doesNotHaveBean(IdempotencyKeyWebFilter.class));
+    }
+
+    @Test
+    void notInAServletApplication() {
+        new WebApplicationContextRunner().withConfiguration(AutoConfigurations.of(TxstepWebFluxAutoConfiguration.class))
+                .withPropertyValues("txstep.web.idempotency-key.enabled=true")
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(context.getServletContext()).isNotNull(); // a servlet application indeed
+                    assertThat(context).doesNotHaveBean(IdempotencyKeyWebFilter.class);
+                });
     }
 
     @Test
