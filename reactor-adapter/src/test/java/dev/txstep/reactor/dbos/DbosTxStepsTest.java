@@ -11,6 +11,7 @@ import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingTxSession;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.InvalidInputException;
+import dev.txstep.IsolationLevel;
 import dev.txstep.StepKey;
 import dev.txstep.reactor.Workflow;
 import dev.txstep.reactor.dbos.ShopWorkflows.Charge;
@@ -116,6 +117,31 @@ class DbosTxStepsTest {
         String uncrashed = dbos.startWorkflow(() -> workflows.outOfStock("sku-2"),
                 new StartWorkflowOptions(workflowId())).getResult();
         assertEquals(uncrashed, outcome);
+    }
+
+    /**
+     * The options reach the step through {@link DbosTxSteps} too, in a DBOS workflow and outside
+     * one: the isolation level asked for, a read-only transaction that refuses writes and records
+     * nothing (the same entry points × options as core's {@code StepOptionsContract}).
+     */
+    @Test
+    void theOptionsReachTheStepInAndOutsideADbosWorkflow() throws SQLException {
+        String workflowId = workflowId();
+        String outcome = dbos.startWorkflow(() -> workflows.options("sku-o"), new StartWorkflowOptions(workflowId))
+                .getResult();
+        assertTrue(outcome.startsWith("read committed\n") && !outcome.endsWith("wrote"), outcome);
+        assertEquals(List.of("0:level"), tables.txstepSteps(workflowId), "the read-only step recorded nothing");
+        assertEquals(List.of(), tables.effects(workflowId), "its write was refused");
+
+        String outside = "outside-" + workflowId;
+        assertThrows(RuntimeException.class, () -> Workflow.runBlocking(outside,
+                () -> steps.runTxStep(DatasourceOptions.named("read-only").asReadOnly(), tx -> tx.execute("INSERT INTO "
+                        + tables.table("effects") + " (workflow_id, step) VALUES ('" + outside + "', 'read-only')"))));
+        assertEquals("read committed", Workflow.runBlocking(outside, () -> steps.runTxStep(
+                new DatasourceOptions("level", IsolationLevel.READ_COMMITTED),
+                tx -> tx.query("SHOW transaction_isolation", (row, meta) -> row.get(0, String.class)).get(0))));
+        assertEquals(List.of("0:level"), tables.txstepSteps(outside), "each run is an execution from step 0");
+        assertEquals(List.of(), tables.effects(outside));
     }
 
     @Test

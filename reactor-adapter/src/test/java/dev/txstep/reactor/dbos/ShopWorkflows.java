@@ -47,4 +47,11 @@ interface ShopWorkflows {
      * joined by a newline.
      */
     String nested(String sku);
+
+    /**
+     * Options through {@link DbosTxSteps}: step 0 ({@code "level"}, READ COMMITTED) returns the
+     * isolation level its transaction runs at; step 1 ({@code "read-only"}, read-only) tries to write
+     * an effect, and the workflow returns what that raised (or {@code "wrote"}), after a newline.
+     */
+    String options(String sku);
 }

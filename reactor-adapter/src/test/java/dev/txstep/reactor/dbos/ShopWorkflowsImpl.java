@@ -4,6 +4,7 @@ import dev.dbos.transact.DBOS;
 import dev.dbos.transact.workflow.Workflow;
 import dev.txstep.BlockingTxSession;
 import dev.txstep.DatasourceOptions;
+import dev.txstep.IsolationLevel;
 import java.util.function.BiConsumer;
 
 /**
@@ -84,6 +85,20 @@ final class ShopWorkflowsImpl implements ShopWorkflows {
             inDbosStep = e.getClass().getName() + ": " + e.getMessage();
         }
         return inStep + "\n" + inDbosStep;
+    }
+
+    @Workflow(name = "options")
+    public String options(String sku) {
+        String level = steps.runTxStep(new DatasourceOptions("level", IsolationLevel.READ_COMMITTED),
+                tx -> tx.query("SHOW transaction_isolation", (row, meta) -> row.get(0, String.class)).get(0));
+        String write;
+        try {
+            steps.runTxStep(DatasourceOptions.named("read-only").asReadOnly(), tx -> effect(tx, "read-only"));
+            write = "wrote";
+        } catch (RuntimeException e) {
+            write = e.getClass().getName();
+        }
+        return level + "\n" + write;
     }
 
     /**
