@@ -283,15 +283,18 @@ public final class ReactorPipeline {
         return System.getProperty("java.class.path");
     }
 
-    /** The datasource, the tables and the pipeline's one step. */
-    private static final class Pipeline {
+    /**
+     * The datasource, the tables and the pipeline's one step. Package-private for the example's
+     * tests, which run the same pipeline on a datasource of their own ({@code PipelineKitTest}).
+     */
+    static final class Pipeline {
 
         private final AsyncDatasource ds;
         private final String schema;
         /** How often the step's function was really called in this process (replays do not call it). */
         private final AtomicInteger calls = new AtomicInteger();
 
-        private Pipeline(AsyncDatasource ds, String schema) {
+        Pipeline(AsyncDatasource ds, String schema) {
             this.ds = ds;
             this.schema = schema;
         }

@@ -1,0 +1,27 @@
+package dev.txstep.test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.txstep.DatasourceOptions;
+import io.r2dbc.spi.ConnectionFactories;
+import io.r2dbc.spi.ConnectionFactory;
+import org.junit.jupiter.api.Test;
+
+/** The README's "Test your own workflows" example, as written there (keep the two the same). */
+class OrderWorkflowTest {
+
+    @Test
+    void chargingAnOrderIsExactlyOnce() {
+        ConnectionFactory h2 = ConnectionFactories.get("r2dbc:h2:mem:///orders;DB_CLOSE_DELAY=-1");
+        WorkflowTestKit.forWorkflow("order-42", ds -> ds.runTxStepAsync(DatasourceOptions.named("charge"),
+                        tx -> tx.execute("INSERT INTO charges (order_id, amount) VALUES ('order-42', 30)")))
+                .database(h2, config -> config.jdbcUrl("jdbc:h2:mem:orders;DB_CLOSE_DELAY=-1"))
+                .setUp(ds -> ds.runTxStepAsync(DatasourceOptions.named("setUp"), tx -> tx
+                        .execute("CREATE TABLE IF NOT EXISTS charges (order_id VARCHAR(20), amount BIGINT)")
+                        .then(tx.execute("DELETE FROM charges"))))
+                .afterEachScenario((scenario, ds) -> assertEquals(1L, ds.runTxStepAsync(
+                        DatasourceOptions.named("count").asReadOnly(), tx -> tx.query("SELECT COUNT(*) FROM charges",
+                                (row, meta) -> row.get(0, Long.class)).single()).block(), scenario.toString()))
+                .run();
+    }
+}
