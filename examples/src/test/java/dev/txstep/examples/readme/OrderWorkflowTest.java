@@ -1,13 +1,15 @@
-package dev.txstep.test;
+package dev.txstep.examples.readme;
 
+// The README's "Test your own workflows" example, as written there.
+// README begin
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.txstep.DatasourceOptions;
+import dev.txstep.test.WorkflowTestKit;
 import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
 import org.junit.jupiter.api.Test;
 
-/** The README's "Test your own workflows" example, as written there (keep the two the same). */
 class OrderWorkflowTest {
 
     @Test
@@ -25,3 +27,4 @@ class OrderWorkflowTest {
                 .run();
     }
 }
+// README end
