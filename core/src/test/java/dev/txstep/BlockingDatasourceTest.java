@@ -1,14 +1,6 @@
 package dev.txstep;
-
-import static dev.txstep.testing.ThreadBoundWorkflows.inScope;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
+import dev.txstep.serialization.JacksonSerializer;
+import dev.txstep.spi.WorkflowScope;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
 import dev.txstep.testing.ThreadBoundWorkflows;
@@ -43,6 +35,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import static dev.txstep.testing.ThreadBoundWorkflows.inScope;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The blocking facade, {@link BlockingDatasource}, against a real database (each subclass says
@@ -97,7 +97,7 @@ abstract class BlockingDatasourceTest {
         schema = TestDatabases.uniqueSchema("blk");
         // Short backoffs: the concurrency test retries real conflicts, and nothing here waits on purpose.
         // The test's own exception type is trusted, so a replay rebuilds it as the recorded error's cause.
-        async = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).maxPoolSize(12)
+        async = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema).maxPoolSize(12)
                 .serializer(JacksonSerializer.builder().allowTypes(InsufficientFundsException.class).build())
                 .retryPolicy(RetryPolicy.defaults().withMaxAttempts(20)
                         .withBackoff(Duration.ofMillis(1), Duration.ofMillis(50)))

@@ -1,8 +1,5 @@
 package dev.txstep;
-
-import static dev.txstep.testing.Workflows.inWorkflow;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
+import dev.txstep.observe.StepObserver;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -10,6 +7,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.publisher.Flux;
+import static dev.txstep.testing.Workflows.inWorkflow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The embedded default on a file, as the pipeline example runs it: H2 closes its file channel when
@@ -36,7 +35,7 @@ class H2FileStoreTest {
             }
         };
         String url = "r2dbc:h2:file:///" + dir.toAbsolutePath().resolve("steps") + settings;
-        AsyncDatasource ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).observer(countRetries)
+        AsyncDatasource ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).observer(countRetries)
                 .build()).block();
         AtomicInteger calls = new AtomicInteger();
         try {

@@ -1,11 +1,6 @@
 package dev.txstep;
-
-import static dev.txstep.testing.Workflows.inWorkflow;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-
+import dev.txstep.serialization.JacksonSerializer;
+import dev.txstep.serialization.Serializer;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
 import java.time.Duration;
@@ -13,6 +8,11 @@ import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
+import static dev.txstep.testing.Workflows.inWorkflow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * A recorded error names its type, and a replay rebuilds it as the cause of the
@@ -69,7 +69,7 @@ class RecordedErrorTypesTest {
     }
 
     private AsyncDatasource open(Serializer serializer) {
-        return AsyncDatasource.create(AsyncDatasource.Config.builder().url(db.url()).schema(db.name())
+        return AsyncDatasource.create(DatasourceConfig.builder().url(db.url()).schema(db.name())
                 .serializer(serializer).build()).block(Duration.ofSeconds(60));
     }
 

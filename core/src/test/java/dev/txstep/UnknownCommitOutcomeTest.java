@@ -1,12 +1,8 @@
 package dev.txstep;
-
-import static dev.txstep.testing.Workflows.inWorkflow;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import dev.txstep.internal.R2dbcUrls;
+import dev.txstep.observe.StepEvent;
+import dev.txstep.observe.StepObserver;
+import dev.txstep.observe.StepOutcome;
+import dev.txstep.spi.JdbcCoordinates;
 import dev.txstep.testing.AcknowledgementFailingConnections;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
@@ -22,6 +18,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.publisher.Mono;
+import static dev.txstep.testing.Workflows.inWorkflow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A commit that landed on the database, then failed on the client with an error that is neither a
@@ -50,9 +51,9 @@ class UnknownCommitOutcomeTest {
         connections = AcknowledgementFailingConnections.wrap(ConnectionFactories.get(url),
                 () -> new IllegalStateException("the driver lost its place in the protocol"));
         pool = new ConnectionPool(ConnectionPoolConfiguration.builder(connections).initialSize(1).maxSize(4).build());
-        R2dbcUrls jdbc = R2dbcUrls.jdbcFor(url);
+        JdbcCoordinates jdbc = JdbcCoordinates.derivedFrom(url);
         String jdbcUrl = database.equals("postgresql") ? TestDatabases.postgresJdbcUrl() : jdbc.url();
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().connectionFactory(pool).jdbcUrl(jdbcUrl)
+        ds = AsyncDatasource.create(DatasourceConfig.builder().connectionFactory(pool).jdbcUrl(jdbcUrl)
                 .jdbcCredentials(jdbc.user(), jdbc.password()).schema(db.name()).observer(new StepObserver() {
                     @Override
                     public void stepFinished(StepEvent event) {

@@ -1,11 +1,6 @@
 package dev.txstep.micrometer;
-
-import static dev.txstep.testing.Workflows.inWorkflow;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.IsolationLevel;
 import dev.txstep.RetryPolicy;
@@ -27,6 +22,10 @@ import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
+import static dev.txstep.testing.Workflows.inWorkflow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The Micrometer meters, read back from a {@link SimpleMeterRegistry} after steps that executed,
@@ -44,7 +43,7 @@ class MicrometerStepObserverTest {
     void setUp() {
         url = TestDatabases.postgresR2dbcUrl();
         schema = TestDatabases.uniqueSchema("metrics");
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).maxPoolSize(8)
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema).maxPoolSize(8)
                 .retryPolicy(RetryPolicy.defaults().withMaxAttempts(30).withBackoff(Duration.ofMillis(2), Duration.ofMillis(50)))
                 .observer(new MicrometerStepObserver(registry)).build()).block(Duration.ofSeconds(30));
         db().createCounter();

@@ -1,9 +1,7 @@
 package dev.txstep.reactor;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
 import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.testing.TestDatabases;
 import io.micrometer.context.ContextSnapshotFactory;
@@ -23,6 +21,7 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Hooks;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The workflow travels between threads and Reactor {@code Context} by itself for applications that
@@ -55,7 +54,7 @@ class AutomaticContextPropagationTest {
     void setUp() {
         url = TestDatabases.postgresR2dbcUrl();
         schema = TestDatabases.uniqueSchema("ctx");
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).build()).block();
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema).build()).block();
         blocking = BlockingDatasource.wrap(ds);
     }
 

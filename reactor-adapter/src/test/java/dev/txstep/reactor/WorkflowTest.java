@@ -1,11 +1,7 @@
 package dev.txstep.reactor;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.InvalidInputException;
 import dev.txstep.StepKey;
@@ -21,6 +17,9 @@ import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link Workflow} on real PostgreSQL: step ids follow subscription order, each subscription is a
@@ -37,7 +36,7 @@ class WorkflowTest {
     void setUp() {
         url = TestDatabases.postgresR2dbcUrl();
         schema = TestDatabases.uniqueSchema("wf");
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).build()).block();
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema).build()).block();
         TestDatabases.exec(url, "CREATE TABLE \"" + schema + "\".effects (step_name text, n int)");
     }
 

@@ -1,9 +1,6 @@
 package dev.txstep.reliability;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.reactor.Workflow;
 import dev.txstep.testing.TestDatabases;
@@ -37,6 +34,8 @@ import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * R5, cancellation: many steps, each the only step of its own workflow, are subscribed and then
@@ -101,7 +100,7 @@ class CancellationTest {
         String url = database == Database.POSTGRESQL ? checksUrl + (checksUrl.contains("?") ? "&" : "?")
                 + "applicationName=" + applicationName : checksUrl;
         db = new TestSchema(checksUrl, schema);
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).maxPoolSize(POOL).build())
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema).maxPoolSize(POOL).build())
                 .block(Duration.ofSeconds(60));
         // No unique constraint: an effect committed twice would leave two rows.
         db.exec("CREATE TABLE " + db.q("effects") + " (k VARCHAR(64) NOT NULL)");

@@ -1,9 +1,6 @@
 package dev.txstep.reliability;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
-
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
 import java.io.IOException;
@@ -23,6 +20,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * R2, crash injection: a process running a workflow is killed with SIGKILL at random moments and
@@ -84,7 +83,7 @@ class CrashInjectionTest {
     @BeforeEach
     void setUp() throws SQLException {
         db = new TestSchema(TestDatabases.postgresR2dbcUrl(), TestDatabases.uniqueSchema("r2_crash"));
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(db.url()).schema(db.name()).maxPoolSize(4)
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(db.url()).schema(db.name()).maxPoolSize(4)
                         .build())
                 .block(Duration.ofSeconds(60));
         CrashInjectionMain.createTables(db);

@@ -1,11 +1,7 @@
 package dev.txstep.reliability;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
-
 import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.IsolationLevel;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
@@ -30,6 +26,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * R1, duplicate executors: several executors run the same workflow id at the same time, and every
@@ -204,7 +203,7 @@ class DuplicateExecutorsTest {
 
     /** Opens a datasource on the schema (migrating it) and creates the workload's tables. */
     private AsyncDatasource open(TestSchema db, int poolSize) {
-        AsyncDatasource ds = AsyncDatasource.create(AsyncDatasource.Config.builder()
+        AsyncDatasource ds = AsyncDatasource.create(DatasourceConfig.builder()
                         .url(db.url()).schema(db.name()).initialPoolSize(1).maxPoolSize(poolSize).build())
                 .block(Duration.ofSeconds(60));
         cleanUps.add(() -> ds.close().block(Duration.ofSeconds(60)));

@@ -1,17 +1,13 @@
 package dev.txstep.reliability;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.IsolationLevel;
-import dev.txstep.JacksonSerializer;
 import dev.txstep.RetriesExhaustedException;
 import dev.txstep.RetryPolicy;
 import dev.txstep.TxSession;
 import dev.txstep.reactor.Workflow;
+import dev.txstep.serialization.JacksonSerializer;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
 import io.r2dbc.pool.ConnectionPool;
@@ -40,6 +36,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * R3, a serialization storm: 32 concurrent SERIALIZABLE steps each read one hot row, add one to
@@ -186,7 +185,7 @@ class SerializationStormTest {
     // ---- the storm ----
 
     private void open(Policy policy) {
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema)
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema)
                         // Every step of a round holds a connection at the start line at once.
                         .initialPoolSize(CONCURRENT).maxPoolSize(CONCURRENT)
                         .retryPolicy(policy.retryPolicy)

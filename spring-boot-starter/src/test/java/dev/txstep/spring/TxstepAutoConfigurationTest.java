@@ -1,14 +1,8 @@
 package dev.txstep.spring;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertSame;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingDatasource;
 import dev.txstep.DatasourceClosedException;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.RetryPolicy;
 import dev.txstep.micrometer.MicrometerStepObserver;
 import dev.txstep.testing.TestDatabases;
@@ -37,6 +31,11 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import reactor.core.publisher.Mono;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The auto-configuration's conditions, one context per test, on the real local PostgreSQL: what is
@@ -263,7 +262,7 @@ class TxstepAutoConfigurationTest {
         OwnDatasource() {
             String schema = TestDatabases.uniqueSchema("starter_own");
             // Nothing is created in the database (migrate(false)): only the bean's identity matters here.
-            datasource = AsyncDatasource.create(AsyncDatasource.Config.builder().url(URL).schema(schema)
+            datasource = AsyncDatasource.create(DatasourceConfig.builder().url(URL).schema(schema)
                     .migrate(false).build()).block();
         }
 

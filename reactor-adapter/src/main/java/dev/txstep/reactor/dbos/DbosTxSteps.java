@@ -1,5 +1,4 @@
 package dev.txstep.reactor.dbos;
-
 import dev.dbos.transact.DBOS;
 import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingDatasource;
@@ -8,7 +7,8 @@ import dev.txstep.DatasourceOptions;
 import dev.txstep.InvalidInputException;
 import dev.txstep.RecordedStepException;
 import dev.txstep.StepKey;
-import dev.txstep.WorkflowScope;
+import dev.txstep.serialization.Serializer;
+import dev.txstep.spi.WorkflowScope;
 import io.micrometer.context.ContextSnapshot;
 import io.micrometer.context.ContextSnapshotFactory;
 import java.util.function.Function;

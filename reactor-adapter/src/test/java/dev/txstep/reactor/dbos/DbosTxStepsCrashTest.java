@@ -1,11 +1,8 @@
 package dev.txstep.reactor.dbos;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
-
 import dev.dbos.transact.DBOS;
 import dev.dbos.transact.StartWorkflowOptions;
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.reactor.dbos.ShopWorkflows.Charge;
 import dev.txstep.reactor.dbos.ShopWorkflows.Order;
 import dev.txstep.reactor.dbos.ShopWorkflows.Receipt;
@@ -26,6 +23,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * A DBOS application killed with SIGKILL in the middle of its workflows, and a new one that
@@ -67,7 +66,7 @@ class DbosTxStepsCrashTest {
         systemDb = DbosSystemDatabase.create();
         url = TestDatabases.postgresR2dbcUrl();
         tables = new ShopTables(url, TestDatabases.uniqueSchema("dbos_crash"));
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(tables.schema()).build())
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(tables.schema()).build())
                 .block(Duration.ofSeconds(60));
         tables.createEffects();
     }

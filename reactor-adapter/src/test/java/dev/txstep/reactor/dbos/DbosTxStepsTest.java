@@ -1,14 +1,10 @@
 package dev.txstep.reactor.dbos;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import dev.dbos.transact.DBOS;
 import dev.dbos.transact.StartWorkflowOptions;
 import dev.dbos.transact.workflow.StepInfo;
 import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingTxSession;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.InvalidInputException;
 import dev.txstep.StepKey;
@@ -26,6 +22,9 @@ import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link DbosTxSteps} in one JVM, on real PostgreSQL with a fresh DBOS system database per test:
@@ -48,7 +47,7 @@ class DbosTxStepsTest {
         systemDb = DbosSystemDatabase.create();
         url = TestDatabases.postgresR2dbcUrl();
         tables = new ShopTables(url, TestDatabases.uniqueSchema("dbos_steps"));
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(tables.schema()).build())
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(tables.schema()).build())
                 .block(Duration.ofSeconds(60));
         tables.createEffects();
         dbos = new DBOS(systemDb.config());
