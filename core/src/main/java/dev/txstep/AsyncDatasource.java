@@ -1,4 +1,5 @@
 package dev.txstep;
+
 import dev.txstep.internal.WorkerThreads;
 import dev.txstep.internal.engine.DatasourceAssembly;
 import dev.txstep.internal.engine.StepNames;

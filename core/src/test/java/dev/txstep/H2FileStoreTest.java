@@ -1,4 +1,8 @@
 package dev.txstep;
+
+import static dev.txstep.testing.Workflows.inWorkflow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.txstep.observe.StepObserver;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -7,8 +11,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.publisher.Flux;
-import static dev.txstep.testing.Workflows.inWorkflow;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The embedded default on a file, as the pipeline example runs it: H2 closes its file channel when

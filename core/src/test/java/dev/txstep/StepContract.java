@@ -248,7 +248,7 @@ abstract class StepContract {
 
     @Test
     void hostileTextTravelsIntactInIdsNamesAndOutputs() {
-        // Workflow ids, step names and outputs are sent as SQL literals (see OutputStore.insertAndCommit and PostgresDialect.literal):
+        // Workflow ids, step names and outputs are sent as SQL literals (see OutputStore.insertAndCommit):
         // quotes, dollar tags, backslashes and statement separators must arrive as they were.
         List<String> hostile = List.of("it's", "$$", "$t1$", "$t$ ; DROP TABLE x; --", "back\\slash \\' end",
                 "'); DELETE FROM " + db().q("counter") + "; --", "tab\tnew\nline", "émoji ✓ 🚀", "\"quoted\"",

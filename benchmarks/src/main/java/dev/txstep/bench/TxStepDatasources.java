@@ -1,4 +1,5 @@
 package dev.txstep.bench;
+
 import dev.txstep.AsyncDatasource;
 import dev.txstep.DatasourceConfig;
 import io.r2dbc.pool.ConnectionPool;

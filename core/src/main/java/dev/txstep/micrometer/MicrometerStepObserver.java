@@ -1,4 +1,5 @@
 package dev.txstep.micrometer;
+
 import dev.txstep.AsyncDatasource;
 import dev.txstep.observe.StepEvent;
 import dev.txstep.observe.StepObserver;

@@ -1,4 +1,5 @@
 package dev.txstep.observe;
+
 import dev.txstep.StepKey;
 import java.time.Duration;
 

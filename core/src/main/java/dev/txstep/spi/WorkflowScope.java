@@ -1,4 +1,5 @@
 package dev.txstep.spi;
+
 import dev.txstep.InvalidInputException;
 import dev.txstep.StepKey;
 import java.util.Optional;

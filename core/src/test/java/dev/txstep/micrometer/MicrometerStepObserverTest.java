@@ -1,4 +1,10 @@
 package dev.txstep.micrometer;
+
+import static dev.txstep.testing.Workflows.inWorkflow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.txstep.AsyncDatasource;
 import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
@@ -22,10 +28,6 @@ import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
-import static dev.txstep.testing.Workflows.inWorkflow;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The Micrometer meters, read back from a {@link SimpleMeterRegistry} after steps that executed,

@@ -1,4 +1,5 @@
 package dev.txstep.examples;
+
 import dev.dbos.transact.DBOS;
 import dev.dbos.transact.StartWorkflowOptions;
 import dev.dbos.transact.config.DBOSConfig;

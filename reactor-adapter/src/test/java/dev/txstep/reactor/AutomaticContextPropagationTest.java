@@ -1,4 +1,7 @@
 package dev.txstep.reactor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingDatasource;
 import dev.txstep.DatasourceConfig;
@@ -21,7 +24,6 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Hooks;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The workflow travels between threads and Reactor {@code Context} by itself for applications that

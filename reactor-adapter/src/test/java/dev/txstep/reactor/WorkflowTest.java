@@ -1,4 +1,9 @@
 package dev.txstep.reactor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingDatasource;
 import dev.txstep.DatasourceConfig;
@@ -17,9 +22,6 @@ import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link Workflow} on real PostgreSQL: step ids follow subscription order, each subscription is a

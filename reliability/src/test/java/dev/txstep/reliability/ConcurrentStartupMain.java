@@ -1,4 +1,5 @@
 package dev.txstep.reliability;
+
 import dev.txstep.AsyncDatasource;
 import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;

@@ -1,4 +1,9 @@
 package dev.txstep.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.txstep.AsyncDatasource;
 import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceException;
@@ -36,9 +41,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * R4, database restarts: while a workflow of many sequential steps runs, PostgreSQL is restarted

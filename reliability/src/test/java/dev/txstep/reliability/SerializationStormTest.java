@@ -1,4 +1,9 @@
 package dev.txstep.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.txstep.AsyncDatasource;
 import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
@@ -36,9 +41,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * R3, a serialization storm: 32 concurrent SERIALIZABLE steps each read one hot row, add one to

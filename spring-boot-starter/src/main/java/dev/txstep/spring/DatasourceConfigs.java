@@ -1,4 +1,5 @@
 package dev.txstep.spring;
+
 import dev.txstep.AsyncDatasource;
 import dev.txstep.DatasourceConfig;
 import dev.txstep.InvalidConfigurationException;

@@ -1,4 +1,5 @@
 package dev.txstep.spring;
+
 import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingDatasource;
 import dev.txstep.DatasourceConfig;

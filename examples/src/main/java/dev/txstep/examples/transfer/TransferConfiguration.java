@@ -1,4 +1,5 @@
 package dev.txstep.examples.transfer;
+
 import dev.txstep.AsyncDatasource;
 import dev.txstep.DatasourceConfig;
 import dev.txstep.reactor.IdempotencyKeyWebFilter;

@@ -1,4 +1,5 @@
 package dev.txstep.reactor.dbos;
+
 import dev.dbos.transact.DBOS;
 import dev.dbos.transact.StartWorkflowOptions;
 import dev.txstep.AsyncDatasource;
