@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.txstep.InvalidConfigurationException;
+import dev.txstep.OutputSerializationException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.Instant;
