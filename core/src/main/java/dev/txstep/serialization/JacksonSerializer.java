@@ -1,25 +1,16 @@
 package dev.txstep.serialization;
 
-import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.cfg.MapperConfig;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.jsontype.NamedType;
-import com.fasterxml.jackson.databind.jsontype.PolymorphicTypeValidator;
-import com.fasterxml.jackson.databind.jsontype.TypeIdResolver;
-import com.fasterxml.jackson.databind.jsontype.impl.ClassNameIdResolver;
-import com.fasterxml.jackson.databind.type.TypeFactory;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.txstep.InvalidConfigurationException;
 import dev.txstep.OutputSerializationException;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -27,8 +18,6 @@ import java.util.OptionalDouble;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.Set;
-import java.util.SortedMap;
-import java.util.SortedSet;
 
 /**
  * The default {@link Serializer}: JSON written by Jackson with the concrete type of every value
@@ -74,7 +63,7 @@ public final class JacksonSerializer implements Serializer {
                 .enable(SerializationFeature.WRITE_DATES_WITH_ZONE_ID)
                 .disable(DeserializationFeature.ADJUST_DATES_TO_CONTEXT_TIME_ZONE)
                 .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-                .setDefaultTyping(new TypingBuilder(allowList))
+                .setDefaultTyping(new AllowListTyping(allowList))
                 .build();
         this.writer = mapper.writerFor(Object.class);
         this.reader = mapper.readerFor(Object.class);
@@ -213,189 +202,6 @@ public final class JacksonSerializer implements Serializer {
          */
         public JacksonSerializer build() {
             return new JacksonSerializer(this);
-        }
-    }
-
-    /** Decides which classes a recorded row may name. */
-    static final class TypeAllowList {
-
-        private static final Set<String> JDK_TYPES = Set.of(
-                "java.lang.String", "java.lang.Boolean", "java.lang.Character", "java.lang.Byte",
-                "java.lang.Short", "java.lang.Integer", "java.lang.Long", "java.lang.Float",
-                "java.lang.Double", "java.math.BigInteger", "java.math.BigDecimal",
-                "java.util.UUID", "java.util.Date", "java.util.Currency", "java.util.Locale",
-                "java.util.ArrayList", "java.util.LinkedList", "java.util.HashMap",
-                "java.util.LinkedHashMap", "java.util.TreeMap", "java.util.HashSet",
-                "java.util.LinkedHashSet", "java.util.TreeSet");
-        // Not listed on purpose: Optional (written as its content, so it would come back unwrapped)
-        // and ArrayDeque (no value equality). As record components with declared types they work.
-
-        private final List<String> packages;
-        private final Set<Class<?>> types;
-        private final boolean records;
-
-        TypeAllowList(List<String> packages, Set<Class<?>> types, boolean records) {
-            this.packages = packages;
-            this.types = types;
-            this.records = records;
-        }
-
-        boolean allowsName(String className) {
-            String name = className;
-            while (name.startsWith("[")) {
-                name = name.substring(1);
-            }
-            if (name.startsWith("L") && name.endsWith(";")) {
-                name = name.substring(1, name.length() - 1);
-            }
-            if (JDK_TYPES.contains(name) || name.startsWith("java.time.")) {
-                return true;
-            }
-            for (String prefix : packages) {
-                if (name.startsWith(prefix)) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        boolean allowsTypeNamed(String className) {
-            for (Class<?> type : types) {
-                if (type.getName().equals(className)) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        boolean allows(Class<?> type) {
-            Class<?> t = type;
-            while (t.isArray()) {
-                t = t.getComponentType();
-            }
-            return t.isPrimitive() || t.isEnum() || (t.getSuperclass() != null && t.getSuperclass().isEnum())
-                    || (records && t.isRecord()) || types.contains(t) || allowsName(t.getName());
-        }
-    }
-
-    /** Jackson's view of the allow list, consulted when a row is read. */
-    private static final class AllowListValidator extends PolymorphicTypeValidator.Base {
-
-        private static final long serialVersionUID = 1L;
-
-        private final transient TypeAllowList allowList;
-
-        AllowListValidator(TypeAllowList allowList) {
-            this.allowList = allowList;
-        }
-
-        @Override
-        public Validity validateSubClassName(MapperConfig<?> config, JavaType baseType, String subClassName) {
-            // Decide by name first where we can; a class allowed by name is then resolved without the
-            // type check below. A class not allowed by name is loaded (not initialized) and checked.
-            return allowList.allowsName(subClassName) ? Validity.ALLOWED : Validity.INDETERMINATE;
-        }
-
-        @Override
-        public Validity validateSubType(MapperConfig<?> config, JavaType baseType, JavaType subType) {
-            return allowList.allows(subType.getRawClass()) ? Validity.ALLOWED : Validity.DENIED;
-        }
-    }
-
-    /** Default typing for non-final declared types, with portable and checked type ids. */
-    private static final class TypingBuilder extends ObjectMapper.DefaultTypeResolverBuilder {
-
-        private static final long serialVersionUID = 1L;
-
-        private final transient TypeAllowList allowList;
-
-        TypingBuilder(TypeAllowList allowList) {
-            super(ObjectMapper.DefaultTyping.NON_FINAL, new AllowListValidator(allowList));
-            this.allowList = allowList;
-            init(JsonTypeInfo.Value.construct(JsonTypeInfo.Id.CLASS, JsonTypeInfo.As.PROPERTY, "@type",
-                    null, false, null), null);
-        }
-
-        @Override
-        protected TypeIdResolver idResolver(MapperConfig<?> config, JavaType baseType,
-                PolymorphicTypeValidator validator, Collection<NamedType> subtypes, boolean forSer,
-                boolean forDeser) {
-            return new CheckedClassNameIdResolver(baseType, config.getTypeFactory(), validator, allowList);
-        }
-    }
-
-    /**
-     * Writes class names as type ids, replacing the JDK's private collection classes by public
-     * equal ones and refusing, at write time, a type that could not be read back.
-     */
-    private static final class CheckedClassNameIdResolver extends ClassNameIdResolver {
-
-        private static final long serialVersionUID = 1L;
-
-        private final transient TypeAllowList allowList;
-
-        CheckedClassNameIdResolver(JavaType baseType, TypeFactory typeFactory, PolymorphicTypeValidator validator,
-                TypeAllowList allowList) {
-            super(baseType, typeFactory, validator);
-            this.allowList = allowList;
-        }
-
-        @Override
-        public String idFromValue(Object value) {
-            return checked(value, super.idFromValue(value));
-        }
-
-        @Override
-        public String idFromValueAndType(Object value, Class<?> type) {
-            return checked(value, super.idFromValueAndType(value, type));
-        }
-
-        private String checked(Object value, String id) {
-            if (value instanceof Map<?, ?> map && !declaresKeyType()) {
-                for (Object k : map.keySet()) {
-                    if (!(k instanceof String)) {
-                        throw new IllegalArgumentException("a map whose declared type does not name its key type"
-                                + " must have String keys to come back equal, found a key of type "
-                                + (k == null ? "null" : k.getClass().getName())
-                                + ": use a record with a Map<K, V> component, or String keys");
-                    }
-                }
-            }
-            if (value != null && isPrivateJdkCollection(value.getClass())) {
-                if (value instanceof SortedSet) {
-                    return "java.util.TreeSet";
-                }
-                if (value instanceof Set) {
-                    return "java.util.LinkedHashSet";
-                }
-                if (value instanceof List) {
-                    return "java.util.ArrayList";
-                }
-                if (value instanceof SortedMap) {
-                    return "java.util.TreeMap";
-                }
-                if (value instanceof Map) {
-                    return "java.util.LinkedHashMap";
-                }
-            }
-            if (value != null && !allowList.allows(value.getClass()) && !allowList.allowsName(id)) {
-                throw new IllegalArgumentException("type " + value.getClass().getName()
-                        + " may not be recorded: allow it with JacksonSerializer.builder()"
-                        + ".allowTypes(...) or .allowPackages(...), or return a record");
-            }
-            return id;
-        }
-
-        /** Whether the declared type this id is written for names the key type of a map. */
-        private boolean declaresKeyType() {
-            JavaType keyType = _baseType == null ? null : _baseType.getKeyType();
-            return keyType != null && keyType.getRawClass() != Object.class;
-        }
-
-        private static boolean isPrivateJdkCollection(Class<?> type) {
-            String name = type.getName();
-            return (name.startsWith("java.util.") && name.indexOf('$') > 0)
-                    && (Collection.class.isAssignableFrom(type) || Map.class.isAssignableFrom(type));
         }
     }
 }
