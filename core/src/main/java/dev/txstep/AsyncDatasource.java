@@ -1,27 +1,17 @@
 package dev.txstep;
 
-import dev.txstep.internal.Dialect;
-import dev.txstep.internal.Dialects;
-import dev.txstep.internal.Migrator;
-import dev.txstep.internal.OutputStore;
-import dev.txstep.internal.R2dbcUrls;
-import dev.txstep.internal.StepEngine;
-import dev.txstep.internal.StepNames;
-import dev.txstep.internal.StepSpec;
-import dev.txstep.internal.Texts;
 import dev.txstep.internal.WorkerThreads;
-import io.r2dbc.pool.ConnectionPool;
-import io.r2dbc.pool.ConnectionPoolConfiguration;
-import io.r2dbc.spi.ConnectionFactories;
+import dev.txstep.internal.engine.DatasourceAssembly;
+import dev.txstep.internal.engine.StepNames;
+import dev.txstep.internal.engine.StepSpec;
+import dev.txstep.observe.StepObserver;
+import dev.txstep.spi.WorkflowScope;
 import io.r2dbc.spi.ConnectionFactory;
-import io.r2dbc.spi.ConnectionFactoryOptions;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.function.BiFunction;
 import java.util.function.Function;
-import java.util.regex.Pattern;
-import javax.sql.DataSource;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -45,19 +35,12 @@ public final class AsyncDatasource {
     /** Rows deleted per statement by the prune methods. */
     static final int PRUNE_BATCH = 1000;
 
-    private final StepEngine engine;
-    private final OutputStore store;
-    private final ConnectionFactory connectionFactory;
-    private final ConnectionPool ownedPool;
-    private final Config config;
+    private final DatasourceAssembly parts;
+    private final String schema;
 
-    private AsyncDatasource(Config config, ConnectionFactory connectionFactory, ConnectionPool ownedPool,
-            OutputStore store, StepEngine engine) {
-        this.config = config;
-        this.connectionFactory = connectionFactory;
-        this.ownedPool = ownedPool;
-        this.store = store;
-        this.engine = engine;
+    private AsyncDatasource(DatasourceAssembly parts, String schema) {
+        this.parts = parts;
+        this.schema = schema;
     }
 
     /**
@@ -71,7 +54,7 @@ public final class AsyncDatasource {
      *         URL, or {@link DatasourceException} if the migration fails
      */
     public static Mono<AsyncDatasource> create(String r2dbcUrl) {
-        return Mono.defer(() -> create(Config.builder().url(r2dbcUrl).build()));
+        return Mono.defer(() -> create(DatasourceConfig.builder().url(r2dbcUrl).build()));
     }
 
     /**
@@ -84,71 +67,18 @@ public final class AsyncDatasource {
      *         configuration (nothing is created), or {@link DatasourceException} if the migration
      *         fails (the pool it built is disposed)
      */
-    public static Mono<AsyncDatasource> create(Config config) {
+    public static Mono<AsyncDatasource> create(DatasourceConfig config) {
         if (config == null) {
             return Mono.error(new InvalidConfigurationException("config must not be null"));
         }
         return Mono.fromCallable(() -> open(config)).subscribeOn(WorkerThreads.scheduler());
     }
 
-    private static AsyncDatasource open(Config config) {
-        ConnectionFactory factory = config.connectionFactory;
-        ConnectionPool ownedPool = null;
-        if (factory == null) {
-            ConnectionFactoryOptions options = R2dbcUrls.parse(config.url);
-            ConnectionFactory driverFactory;
-            try {
-                driverFactory = ConnectionFactories.find(options);
-            } catch (RuntimeException e) {
-                throw new InvalidConfigurationException("cannot use R2DBC URL '" + R2dbcUrls.redact(config.url) + "': "
-                        + e.getMessage(), e);
-            }
-            if (driverFactory == null) {
-                throw new InvalidConfigurationException("no R2DBC driver on the class path accepts '"
-                        + R2dbcUrls.redact(config.url) + "' (driver '" + options.getValue(ConnectionFactoryOptions.DRIVER)
-                        + "'): add the driver's artifact, e.g. org.postgresql:r2dbc-postgresql or io.r2dbc:r2dbc-h2");
-            }
-            if (driverFactory instanceof ConnectionPool pool) {
-                ownedPool = pool; // an r2dbc:pool: URL configures its own pool
-            } else {
-                ConnectionPoolConfiguration.Builder pool = ConnectionPoolConfiguration.builder(driverFactory)
-                        .name("txstep")
-                        .initialSize(config.initialPoolSize)
-                        .maxSize(config.maxPoolSize)
-                        .maxIdleTime(config.maxIdleTime);
-                if (config.acquireTimeout != null) {
-                    pool.maxAcquireTime(config.acquireTimeout);
-                }
-                ownedPool = new ConnectionPool(pool.build());
-            }
-            factory = ownedPool;
-        }
-        try {
-            Dialect dialect = Dialects.of(factory);
-            if (config.migrate) {
-                if (config.jdbcDataSource != null) {
-                    Migrator.migrate(dialect, config.schema, config.jdbcDataSource);
-                } else if (config.jdbcUrl != null) {
-                    Migrator.migrate(dialect, config.schema, config.jdbcUrl, config.jdbcUser, config.jdbcPassword);
-                } else {
-                    R2dbcUrls jdbc = R2dbcUrls.jdbcFor(config.url);
-                    Migrator.migrate(dialect, config.schema, jdbc.url(),
-                            config.jdbcUser != null ? config.jdbcUser : jdbc.user(),
-                            config.jdbcPassword != null ? config.jdbcPassword : jdbc.password());
-                }
-            }
-            OutputStore store = new OutputStore(factory, dialect, config.schema);
-            StepEngine engine = new StepEngine(factory, dialect, store, config.serializer, config.retryPolicy,
-                    config.observer);
-            AsyncDatasource datasource = new AsyncDatasource(config, factory, ownedPool, store, engine);
-            config.observer.datasourceCreated(datasource);
-            return datasource;
-        } catch (RuntimeException e) {
-            if (ownedPool != null) {
-                ownedPool.dispose();
-            }
-            throw e;
-        }
+    private static AsyncDatasource open(DatasourceConfig config) {
+        AsyncDatasource datasource = new AsyncDatasource(DatasourceAssembly.assemble(config.settings()),
+                config.settings().schema());
+        config.settings().observer().datasourceCreated(datasource);
+        return datasource;
     }
 
     /**
@@ -259,7 +189,7 @@ public final class AsyncDatasource {
      *         of this datasource
      */
     public Mono<TxSession> sqlSession() {
-        return engine.currentSession();
+        return parts.engine().currentSession();
     }
 
     /**
@@ -279,7 +209,7 @@ public final class AsyncDatasource {
             if (age == null || age.isNegative()) {
                 return Mono.error(new InvalidInputException("age must be zero or positive, was " + age));
             }
-            return store.deleteCreatedBefore(System.currentTimeMillis() - age.toMillis(), PRUNE_BATCH);
+            return parts.store().deleteCreatedBefore(System.currentTimeMillis() - age.toMillis(), PRUNE_BATCH);
         });
     }
 
@@ -298,7 +228,7 @@ public final class AsyncDatasource {
             }
             List<String> ids = List.copyOf(workflowIds); // also refuses null elements
             ids.forEach(StepKey::requireValidWorkflowId);
-            return Flux.fromIterable(ids).concatMap(id -> store.deleteWorkflow(id, PRUNE_BATCH)).reduce(0L, Long::sum);
+            return Flux.fromIterable(ids).concatMap(id -> parts.store().deleteWorkflow(id, PRUNE_BATCH)).reduce(0L, Long::sum);
         }).onErrorMap(NullPointerException.class, e -> new InvalidInputException("workflowIds must not contain null"));
     }
 
@@ -315,7 +245,7 @@ public final class AsyncDatasource {
      */
     public Mono<Boolean> pruneStep(StepKey key) {
         return Mono.defer(() -> key == null ? Mono.error(new InvalidInputException("step key must not be null"))
-                : store.deleteStep(key));
+                : parts.store().deleteStep(key));
     }
 
     /**
@@ -326,7 +256,7 @@ public final class AsyncDatasource {
      * @return the connection factory
      */
     public ConnectionFactory connectionFactory() {
-        return connectionFactory;
+        return parts.connections();
     }
 
     /**
@@ -335,7 +265,21 @@ public final class AsyncDatasource {
      * @return the schema name
      */
     public String schema() {
-        return config.schema;
+        return schema;
+    }
+
+    /**
+     * Checks that the database answers and the output table is there, for readiness and health
+     * checks: one query on {@code datasource_outputs} that reads no row, on a pooled connection. It
+     * runs no step, so it takes no step id, is not reported to the {@code StepObserver}, and is not
+     * refused by a gate: after {@link #close()}, it fails only if the pool is gone.
+     *
+     * @return on subscribe, borrows a connection, runs the query and returns the connection;
+     *         completes if the table answered, else errors with the driver's exception (the
+     *         database unreachable, or the table missing: not migrated, or in another schema)
+     */
+    public Mono<Void> checkReady() {
+        return parts.store().probe();
     }
 
     /**
@@ -346,8 +290,7 @@ public final class AsyncDatasource {
      * @return on subscribe, closes; completes when running steps have finished and the pool is disposed
      */
     public Mono<Void> close() {
-        return Mono.defer(() -> engine.close()
-                .then(ownedPool == null ? Mono.empty() : ownedPool.disposeLater()));
+        return parts.close();
     }
 
     /** Runs a step whose options every entry point resolved with {@link StepSpec#resolve}. */
@@ -355,347 +298,6 @@ public final class AsyncDatasource {
         if (fn == null) {
             throw new InvalidInputException("step function must not be null");
         }
-        return engine.run(spec, fn);
-    }
-
-    /**
-     * The immutable configuration of an {@link AsyncDatasource}: the Java form of DBOS's
-     * {@code create(database_url, engine_kwargs, engine, schema, serializer)}.
-     */
-    public static final class Config {
-
-        private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,62}");
-
-        private final String url;
-        private final ConnectionFactory connectionFactory;
-        private final String jdbcUrl;
-        private final String jdbcUser;
-        private final String jdbcPassword;
-        private final DataSource jdbcDataSource;
-        private final boolean migrate;
-        private final String schema;
-        private final Serializer serializer;
-        private final RetryPolicy retryPolicy;
-        private final int initialPoolSize;
-        private final int maxPoolSize;
-        private final Duration acquireTimeout;
-        private final Duration maxIdleTime;
-        private final StepObserver observer;
-
-        private Config(Builder b) {
-            this.url = b.url;
-            this.connectionFactory = b.connectionFactory;
-            this.jdbcUrl = b.jdbcUrl;
-            this.jdbcUser = b.jdbcUser;
-            this.jdbcPassword = b.jdbcPassword;
-            this.jdbcDataSource = b.jdbcDataSource;
-            this.migrate = b.migrate;
-            this.schema = b.schema;
-            this.serializer = b.serializer;
-            this.retryPolicy = b.retryPolicy;
-            this.initialPoolSize = b.initialPoolSize;
-            this.maxPoolSize = b.maxPoolSize;
-            this.acquireTimeout = b.acquireTimeout;
-            this.maxIdleTime = b.maxIdleTime;
-            this.observer = b.observer;
-        }
-
-        /**
-         * A builder with every setting at its default.
-         *
-         * @return a new builder
-         */
-        public static Builder builder() {
-            return new Builder();
-        }
-
-        /**
-         * Builds a {@link Config}. Every method validates its argument at once and throws
-         * {@link InvalidConfigurationException} naming the setting. Not thread-safe.
-         */
-        public static final class Builder {
-
-            private String url;
-            private ConnectionFactory connectionFactory;
-            private String jdbcUrl;
-            private String jdbcUser;
-            private String jdbcPassword;
-            private DataSource jdbcDataSource;
-            private boolean migrate = true;
-            private String schema = "dbos";
-            private Serializer serializer = JacksonSerializer.create();
-            private RetryPolicy retryPolicy = RetryPolicy.defaults();
-            private int initialPoolSize = 1;
-            private int maxPoolSize = 10;
-            private Duration acquireTimeout = Duration.ofSeconds(30);
-            private Duration maxIdleTime = Duration.ofMinutes(30);
-            private StepObserver observer = StepObserver.NONE;
-
-            private Builder() {
-            }
-
-            /**
-             * Who hears how steps end and when they are retried: metrics, tracing. Defaults to
-             * {@link StepObserver#NONE}. For Micrometer, see
-             * {@code dev.txstep.micrometer.MicrometerStepObserver}.
-             *
-             * @param observer the observer, not null
-             * @return this builder
-             * @throws InvalidConfigurationException if null
-             */
-            public Builder observer(StepObserver observer) {
-                if (observer == null) {
-                    throw new InvalidConfigurationException("observer must not be null (StepObserver.NONE observes nothing)");
-                }
-                this.observer = observer;
-                return this;
-            }
-
-            /**
-             * The R2DBC URL of the database; the datasource builds an r2dbc-pool pool over it (or
-             * uses the pool an {@code r2dbc:pool:} URL configures). Either this or
-             * {@link #connectionFactory} is required.
-             *
-             * @param r2dbcUrl e.g. {@code r2dbc:postgresql://user:secret@host:5432/app}
-             * @return this builder
-             * @throws InvalidConfigurationException if the URL is blank or malformed
-             */
-            public Builder url(String r2dbcUrl) {
-                R2dbcUrls.parse(r2dbcUrl);
-                this.url = r2dbcUrl.trim();
-                return this;
-            }
-
-            /**
-             * A connection factory to use as it is — typically the application's own pool. It is
-             * not closed by {@link AsyncDatasource#close()}. Migrations then need
-             * {@link #jdbcUrl}, {@link #jdbcDataSource} or {@code migrate(false)}.
-             *
-             * @param factory the factory, not null
-             * @return this builder
-             * @throws InvalidConfigurationException if null
-             */
-            public Builder connectionFactory(ConnectionFactory factory) {
-                if (factory == null) {
-                    throw new InvalidConfigurationException("connectionFactory must not be null");
-                }
-                this.connectionFactory = factory;
-                return this;
-            }
-
-            /**
-             * The JDBC URL Flyway migrates through. Defaults to one derived from the R2DBC URL
-             * (PostgreSQL and H2), with the R2DBC URL's user and password.
-             *
-             * @param url a {@code jdbc:} URL
-             * @return this builder
-             * @throws InvalidConfigurationException if it does not start with {@code jdbc:}
-             */
-            public Builder jdbcUrl(String url) {
-                if (url == null || !url.trim().startsWith("jdbc:")) {
-                    throw new InvalidConfigurationException("jdbcUrl must start with 'jdbc:', was '"
-                            + R2dbcUrls.redact(url) + "'");
-                }
-                this.jdbcUrl = url.trim();
-                return this;
-            }
-
-            /**
-             * Credentials for the JDBC migration connection, when they differ from the R2DBC URL's.
-             *
-             * @param user     the user, or null
-             * @param password the password, or null
-             * @return this builder
-             */
-            public Builder jdbcCredentials(String user, String password) {
-                this.jdbcUser = user;
-                this.jdbcPassword = password;
-                return this;
-            }
-
-            /**
-             * A JDBC data source Flyway migrates through, instead of a JDBC URL.
-             *
-             * @param dataSource the data source, not null
-             * @return this builder
-             * @throws InvalidConfigurationException if null
-             */
-            public Builder jdbcDataSource(DataSource dataSource) {
-                if (dataSource == null) {
-                    throw new InvalidConfigurationException("jdbcDataSource must not be null");
-                }
-                this.jdbcDataSource = dataSource;
-                return this;
-            }
-
-            /**
-             * Whether {@code create} installs or upgrades the output table. Defaults to true.
-             * Turn it off when the table is installed by other means.
-             *
-             * @param migrate whether to migrate
-             * @return this builder
-             */
-            public Builder migrate(boolean migrate) {
-                this.migrate = migrate;
-                return this;
-            }
-
-            /**
-             * The schema of {@code datasource_outputs} and of Flyway's {@code txstep_schema_history}.
-             * Defaults to {@code dbos}. A plain SQL identifier: a letter or underscore, then letters,
-             * digits or underscores, 63 characters at most. Used quoted, so it is case-sensitive.
-             *
-             * @param schema the schema name
-             * @return this builder
-             * @throws InvalidConfigurationException if it is not a plain identifier, or starts with
-             *                                       {@code pg_}
-             */
-            public Builder schema(String schema) {
-                if (schema == null || !IDENTIFIER.matcher(schema).matches()) {
-                    throw new InvalidConfigurationException("schema must be a plain SQL identifier (a letter or"
-                            + " '_', then letters, digits or '_', at most 63 characters), was '" + schema + "'");
-                }
-                if (schema.startsWith("pg_")) {
-                    // PostgreSQL refuses to create such a schema; refused here on every database, so a
-                    // configuration does not work on one and fail on another.
-                    throw new InvalidConfigurationException("schema names starting with 'pg_' are reserved for"
-                            + " PostgreSQL's system schemas, was '" + schema + "'");
-                }
-                this.schema = schema;
-                return this;
-            }
-
-            /**
-             * The serializer of step outputs. Defaults to {@link JacksonSerializer#create()}.
-             *
-             * @param serializer the serializer, not null
-             * @return this builder
-             * @throws InvalidConfigurationException if null
-             */
-            public Builder serializer(Serializer serializer) {
-                if (serializer == null) {
-                    throw new InvalidConfigurationException("serializer must not be null");
-                }
-                String name = serializer.name();
-                if (name == null || name.isBlank()) {
-                    throw new InvalidConfigurationException("serializer name must not be blank");
-                }
-                String unstorable = Texts.unstorable(name);
-                if (unstorable != null) {
-                    throw new InvalidConfigurationException("serializer name must not contain " + unstorable
-                            + ": it is recorded with every output");
-                }
-                this.serializer = serializer;
-                return this;
-            }
-
-            /**
-             * How transient failures are retried. Defaults to {@link RetryPolicy#defaults()}.
-             *
-             * @param policy the policy, not null
-             * @return this builder
-             * @throws InvalidConfigurationException if null
-             */
-            public Builder retryPolicy(RetryPolicy policy) {
-                if (policy == null) {
-                    throw new InvalidConfigurationException("retryPolicy must not be null");
-                }
-                this.retryPolicy = policy;
-                return this;
-            }
-
-            /**
-             * Connections the pool opens at start. Defaults to 1; zero or more, at most
-             * {@link #maxPoolSize}.
-             *
-             * @param size the initial size
-             * @return this builder
-             * @throws InvalidConfigurationException if negative
-             */
-            public Builder initialPoolSize(int size) {
-                if (size < 0) {
-                    throw new InvalidConfigurationException("initialPoolSize must be zero or more, was " + size);
-                }
-                this.initialPoolSize = size;
-                return this;
-            }
-
-            /**
-             * The most connections the pool holds. Defaults to 10; at least 1.
-             *
-             * @param size the maximum size
-             * @return this builder
-             * @throws InvalidConfigurationException if less than 1
-             */
-            public Builder maxPoolSize(int size) {
-                if (size < 1) {
-                    throw new InvalidConfigurationException("maxPoolSize must be at least 1, was " + size);
-                }
-                this.maxPoolSize = size;
-                return this;
-            }
-
-            /**
-             * How long a step waits for a pooled connection before failing (a retryable failure).
-             * Defaults to 30 seconds; null means no limit.
-             *
-             * @param timeout a positive duration, or null
-             * @return this builder
-             * @throws InvalidConfigurationException if zero or negative
-             */
-            public Builder acquireTimeout(Duration timeout) {
-                if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
-                    throw new InvalidConfigurationException("acquireTimeout must be positive or null, was " + timeout);
-                }
-                this.acquireTimeout = timeout;
-                return this;
-            }
-
-            /**
-             * How long an idle pooled connection is kept. Defaults to 30 minutes; must be positive.
-             *
-             * @param idle a positive duration
-             * @return this builder
-             * @throws InvalidConfigurationException if null, zero or negative
-             */
-            public Builder maxIdleTime(Duration idle) {
-                if (idle == null || idle.isNegative() || idle.isZero()) {
-                    throw new InvalidConfigurationException("maxIdleTime must be positive, was " + idle);
-                }
-                this.maxIdleTime = idle;
-                return this;
-            }
-
-            /**
-             * Builds the configuration after checking the settings together.
-             *
-             * @return the configuration
-             * @throws InvalidConfigurationException if neither or both of url and connectionFactory are
-             *                                       set, no driver accepts the URL, the pool sizes
-             *                                       disagree, or migrations have no JDBC source
-             */
-            public Config build() {
-                if ((url == null) == (connectionFactory == null)) {
-                    throw new InvalidConfigurationException("set exactly one of url(...) and connectionFactory(...)");
-                }
-                if (initialPoolSize > maxPoolSize) {
-                    throw new InvalidConfigurationException("initialPoolSize (" + initialPoolSize
-                            + ") must not exceed maxPoolSize (" + maxPoolSize + ")");
-                }
-                if (migrate && connectionFactory != null && jdbcUrl == null && jdbcDataSource == null) {
-                    throw new InvalidConfigurationException("with a connectionFactory, migrations need jdbcUrl(...) or"
-                            + " jdbcDataSource(...); or set migrate(false) if the table is installed otherwise");
-                }
-                if (url != null && !ConnectionFactories.supports(R2dbcUrls.parse(url))) {
-                    throw new InvalidConfigurationException("no R2DBC driver on the class path accepts '"
-                            + R2dbcUrls.redact(url) + "': check the driver name, or add the driver's artifact,"
-                            + " e.g. org.postgresql:r2dbc-postgresql or io.r2dbc:r2dbc-h2");
-                }
-                if (migrate && url != null && jdbcUrl == null && jdbcDataSource == null) {
-                    R2dbcUrls.jdbcFor(url); // fail now, not at create, if no JDBC URL can be derived
-                }
-                return new Config(this);
-            }
-        }
+        return parts.engine().run(spec, fn);
     }
 }

@@ -1,10 +1,8 @@
 package dev.txstep;
 
-import dev.txstep.internal.BlockingGuard;
-import dev.txstep.internal.DefaultBlockingTxSession;
-import dev.txstep.internal.StepNames;
-import dev.txstep.internal.StepSpec;
 import dev.txstep.internal.WorkerThreads;
+import dev.txstep.internal.engine.StepNames;
+import dev.txstep.internal.engine.StepSpec;
 import io.micrometer.context.ContextSnapshot;
 import io.micrometer.context.ContextSnapshotFactory;
 import java.util.function.BiFunction;
@@ -55,7 +53,7 @@ public final class BlockingDatasource implements AutoCloseable {
 
     /**
      * Creates a datasource from a configuration, waiting for it; see
-     * {@link AsyncDatasource#create(AsyncDatasource.Config)}.
+     * {@link AsyncDatasource#create(DatasourceConfig)}.
      *
      * @param config the configuration
      * @return the datasource
@@ -63,7 +61,7 @@ public final class BlockingDatasource implements AutoCloseable {
      * @throws DatasourceException           if the migration fails
      * @throws BlockingCallException         on a non-blocking thread
      */
-    public static BlockingDatasource create(AsyncDatasource.Config config) {
+    public static BlockingDatasource create(DatasourceConfig config) {
         BlockingGuard.check("BlockingDatasource.create");
         return new BlockingDatasource(AsyncDatasource.create(config).block());
     }
@@ -171,7 +169,7 @@ public final class BlockingDatasource implements AutoCloseable {
         // The caller's thread-bound context (its workflow, say) travels to the worker thread.
         ContextSnapshot caller = SNAPSHOTS.captureAll();
         Mono<R> step = async.step(spec, session -> Mono.deferContextual(ctx -> Mono.fromCallable(() -> {
-            BlockingTxSession blocking = new DefaultBlockingTxSession(session);
+            BlockingTxSession blocking = new BlockingSessionView(session);
             try (ContextSnapshot.Scope restored = SNAPSHOTS.setThreadLocalsFrom(ctx)) {
                 currentSession.set(blocking);
                 return fn.apply(blocking);

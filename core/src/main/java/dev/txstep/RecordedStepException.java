@@ -1,5 +1,8 @@
 package dev.txstep;
 
+import dev.txstep.serialization.JacksonSerializer;
+import dev.txstep.serialization.Serializer;
+
 /**
  * The error a step raised when it first ran, raised again on replay without running the step.
  *

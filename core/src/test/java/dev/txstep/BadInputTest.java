@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.txstep.serialization.Serializer;
+import dev.txstep.spi.WorkflowScope;
 import dev.txstep.testing.TestDatabases;
 import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
@@ -20,9 +22,9 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.reactivestreams.Publisher;
@@ -62,7 +64,7 @@ class BadInputTest {
     static void createDatasource() {
         url = TestDatabases.postgresR2dbcUrl();
         schema = TestDatabases.uniqueSchema("bad");
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).maxPoolSize(4)
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema).maxPoolSize(4)
                 .retryPolicy(RetryPolicy.defaults().withMaxAttempts(3)).build()).block(WAIT);
         bds = BlockingDatasource.wrap(ds);
         TestDatabases.exec(url, "CREATE TABLE " + q("counter") + " (id INT PRIMARY KEY, n INT NOT NULL)");
@@ -112,7 +114,7 @@ class BadInputTest {
             }
         };
         expect(InvalidConfigurationException.class, "database 'Oracle Database' is not supported",
-                () -> AsyncDatasource.create(AsyncDatasource.Config.builder().connectionFactory(oracle).migrate(false)
+                () -> AsyncDatasource.create(DatasourceConfig.builder().connectionFactory(oracle).migrate(false)
                         .build()).block());
     }
 
@@ -411,7 +413,7 @@ class BadInputTest {
         expect(InvalidConfigurationException.class, "R2DBC URL must not be blank",
                 () -> AsyncDatasource.create((String) null).block(WAIT));
         expect(InvalidConfigurationException.class, "config must not be null",
-                () -> AsyncDatasource.create((AsyncDatasource.Config) null).block(WAIT));
+                () -> AsyncDatasource.create((DatasourceConfig) null).block(WAIT));
         expect(InvalidConfigurationException.class, "jdbcUrl must start with 'jdbc:'",
                 () -> config().jdbcUrl("postgresql://x/y"));
     }
@@ -434,7 +436,7 @@ class BadInputTest {
     void anInitialPoolSizeAboveTheMaximumIsRefusedAtBuild() {
         String schemaName = TestDatabases.uniqueSchema("pool");
         // Each setter alone is valid; only together are they wrong, so build() decides.
-        AsyncDatasource.Config.Builder builder = config().schema(schemaName).initialPoolSize(5).maxPoolSize(2);
+        DatasourceConfig.Builder builder = config().schema(schemaName).initialPoolSize(5).maxPoolSize(2);
         expect(InvalidConfigurationException.class, "initialPoolSize (5) must not exceed maxPoolSize (2)", builder::build);
         assertEquals(0, schemaCount(schemaName));
     }
@@ -544,13 +546,13 @@ class BadInputTest {
         String schemaName = TestDatabases.uniqueSchema("cf");
         ConnectionFactory factory = ConnectionFactories.get(url); // creating it does not connect
         expect(InvalidConfigurationException.class, "with a connectionFactory, migrations need jdbcUrl(...)",
-                () -> AsyncDatasource.Config.builder().connectionFactory(factory).schema(schemaName).build());
+                () -> DatasourceConfig.builder().connectionFactory(factory).schema(schemaName).build());
         expect(InvalidConfigurationException.class, "set exactly one of url(...) and connectionFactory(...)",
-                () -> AsyncDatasource.Config.builder().url(url).connectionFactory(factory).build());
+                () -> DatasourceConfig.builder().url(url).connectionFactory(factory).build());
         expect(InvalidConfigurationException.class, "set exactly one of url(...) and connectionFactory(...)",
-                () -> AsyncDatasource.Config.builder().build());
+                () -> DatasourceConfig.builder().build());
         expect(InvalidConfigurationException.class, "connectionFactory must not be null",
-                () -> AsyncDatasource.Config.builder().connectionFactory(null));
+                () -> DatasourceConfig.builder().connectionFactory(null));
         assertEquals(0, schemaCount(schemaName));
     }
 
@@ -582,8 +584,8 @@ class BadInputTest {
                 () -> "message of " + type.getSimpleName() + " should contain '" + text + "' but was: " + thrown.getMessage());
     }
 
-    private static AsyncDatasource.Config.Builder config() {
-        return AsyncDatasource.Config.builder().url(url);
+    private static DatasourceConfig.Builder config() {
+        return DatasourceConfig.builder().url(url);
     }
 
     private static String q(String table) {

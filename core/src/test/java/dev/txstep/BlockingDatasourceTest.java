@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.txstep.serialization.JacksonSerializer;
+import dev.txstep.spi.WorkflowScope;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
 import dev.txstep.testing.ThreadBoundWorkflows;
@@ -97,7 +99,7 @@ abstract class BlockingDatasourceTest {
         schema = TestDatabases.uniqueSchema("blk");
         // Short backoffs: the concurrency test retries real conflicts, and nothing here waits on purpose.
         // The test's own exception type is trusted, so a replay rebuilds it as the recorded error's cause.
-        async = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).maxPoolSize(12)
+        async = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema).maxPoolSize(12)
                 .serializer(JacksonSerializer.builder().allowTypes(InsufficientFundsException.class).build())
                 .retryPolicy(RetryPolicy.defaults().withMaxAttempts(20)
                         .withBackoff(Duration.ofMillis(1), Duration.ofMillis(50)))

@@ -159,8 +159,8 @@ class ConcurrentCreationTest {
         return schema;
     }
 
-    private AsyncDatasource.Config config(String schema) {
-        return AsyncDatasource.Config.builder().url(url).schema(schema).initialPoolSize(0).maxPoolSize(2).build();
+    private DatasourceConfig config(String schema) {
+        return DatasourceConfig.builder().url(url).schema(schema).initialPoolSize(0).maxPoolSize(2).build();
     }
 
     /** Subscribes to one create per schema at once, each on its own worker; in the given order. */

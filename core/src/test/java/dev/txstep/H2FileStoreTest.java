@@ -3,6 +3,7 @@ package dev.txstep;
 import static dev.txstep.testing.Workflows.inWorkflow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.txstep.observe.StepObserver;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -36,7 +37,7 @@ class H2FileStoreTest {
             }
         };
         String url = "r2dbc:h2:file:///" + dir.toAbsolutePath().resolve("steps") + settings;
-        AsyncDatasource ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).observer(countRetries)
+        AsyncDatasource ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).observer(countRetries)
                 .build()).block();
         AtomicInteger calls = new AtomicInteger();
         try {

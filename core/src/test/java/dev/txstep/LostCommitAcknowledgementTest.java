@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.txstep.internal.Failures;
-import dev.txstep.internal.R2dbcUrls;
+import dev.txstep.spi.JdbcCoordinates;
 import dev.txstep.testing.CommitDroppingProxy;
+import dev.txstep.testing.SqlStates;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
 import io.r2dbc.pool.ConnectionPool;
@@ -61,11 +61,11 @@ class LostCommitAcknowledgementTest {
         Object port = direct.getValue(ConnectionFactoryOptions.PORT);
         proxy = CommitDroppingProxy.start(host, port == null ? 5432 : Integer.parseInt(port.toString()));
         // The same database, user and password as the direct URL; only host and port point at the proxy.
-        R2dbcUrls jdbc = R2dbcUrls.jdbcFor(directUrl);
+        JdbcCoordinates jdbc = JdbcCoordinates.derivedFrom(directUrl);
         proxiedUrl = "r2dbc:postgresql://" + userInfo(jdbc) + "127.0.0.1:" + proxy.port() + "/"
                 + direct.getValue(ConnectionFactoryOptions.DATABASE);
         schema = TestDatabases.uniqueSchema("lostack");
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder()
+        ds = AsyncDatasource.create(DatasourceConfig.builder()
                         .url(proxiedUrl)
                         // Migrations go straight to the server: the proxy is only in the steps' path.
                         .jdbcUrl(TestDatabases.postgresJdbcUrl())
@@ -139,7 +139,7 @@ class LostCommitAcknowledgementTest {
         String workflowId = "wf-" + UUID.randomUUID();
         AtomicInteger invocations = new AtomicInteger();
         List<String> produced = new CopyOnWriteArrayList<>();
-        AsyncDatasource noRetry = AsyncDatasource.create(AsyncDatasource.Config.builder().url(proxiedUrl)
+        AsyncDatasource noRetry = AsyncDatasource.create(DatasourceConfig.builder().url(proxiedUrl)
                         .migrate(false).schema(schema).maxPoolSize(2).retryPolicy(RetryPolicy.none()).build())
                 .block(Duration.ofSeconds(30));
         try {
@@ -156,7 +156,7 @@ class LostCommitAcknowledgementTest {
             RetriesExhaustedException e = assertThrows(RetriesExhaustedException.class,
                     () -> inWorkflow(workflowId, step.apply(noRetry)).block(Duration.ofSeconds(20)));
             assertEquals(1, proxy.droppedCommits());
-            assertEquals("08006", Failures.sqlState(e), "the cause is the lost connection");
+            assertEquals("08006", SqlStates.sqlState(e), "the cause is the lost connection");
             // ...but the server committed the step, output row included.
             assertEquals(1, db().counter());
             assertEquals(1, outputRows(workflowId));
@@ -202,7 +202,7 @@ class LostCommitAcknowledgementTest {
 
     // ---- helpers ----
 
-    private static String userInfo(R2dbcUrls jdbc) {
+    private static String userInfo(JdbcCoordinates jdbc) {
         if (jdbc.user() == null) {
             return "";
         }

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.txstep.serialization.JacksonSerializer;
+import dev.txstep.serialization.Serializer;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
 import java.time.Duration;
@@ -69,7 +71,7 @@ class RecordedErrorTypesTest {
     }
 
     private AsyncDatasource open(Serializer serializer) {
-        return AsyncDatasource.create(AsyncDatasource.Config.builder().url(db.url()).schema(db.name())
+        return AsyncDatasource.create(DatasourceConfig.builder().url(db.url()).schema(db.name())
                 .serializer(serializer).build()).block(Duration.ofSeconds(60));
     }
 

@@ -39,7 +39,7 @@ class RetentionTest {
     void setUp() {
         url = TestDatabases.postgresR2dbcUrl();
         schema = TestDatabases.uniqueSchema("retention");
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).maxPoolSize(4).build())
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema).maxPoolSize(4).build())
                 .block(Duration.ofSeconds(30));
         db().createCounter();
         db().exec("INSERT INTO " + db().outputs() + " (workflow_id, step_id, step_name, output, serialization, created_at)"
@@ -84,7 +84,7 @@ class RetentionTest {
         // The statement txstep really sends, recorded on the way to the server: a cut-off before
         // every row, so that nothing is deleted and the planner sees the table as set up.
         RecordingConnections recording = RecordingConnections.wrap(ConnectionFactories.get(url));
-        AsyncDatasource pruner = AsyncDatasource.create(AsyncDatasource.Config.builder().connectionFactory(recording)
+        AsyncDatasource pruner = AsyncDatasource.create(DatasourceConfig.builder().connectionFactory(recording)
                 .migrate(false).schema(schema).build()).block(Duration.ofSeconds(30));
         try {
             assertEquals(0L, pruner.pruneOlderThan(Duration.ofMillis(System.currentTimeMillis())).block());

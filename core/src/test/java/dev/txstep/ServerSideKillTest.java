@@ -46,7 +46,7 @@ class ServerSideKillTest {
     void setUp() {
         url = TestDatabases.postgresR2dbcUrl();
         schema = TestDatabases.uniqueSchema("kill");
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).maxPoolSize(4)
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema).maxPoolSize(4)
                         .retryPolicy(RetryPolicy.defaults().withMaxAttempts(5)
                                 .withBackoff(Duration.ofMillis(10), Duration.ofMillis(200)))
                         .build())

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.txstep.testing.SqlStates;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
 import io.r2dbc.pool.ConnectionPool;
@@ -43,7 +44,7 @@ abstract class StepContract {
     void createDatasource() {
         url = databaseUrl();
         schema = TestDatabases.uniqueSchema("t");
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).maxPoolSize(8)
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema).maxPoolSize(8)
                 .retryPolicy(RetryPolicy.defaults().withMaxAttempts(20)).build()).block();
         db().createCounter();
         db().exec("CREATE TABLE " + db().q("effects") + " (id VARCHAR(64) PRIMARY KEY, note VARCHAR(200))");
@@ -224,7 +225,7 @@ abstract class StepContract {
         // With retries off, any failure on the normal paths (the execution's first step loading the
         // recorded ids as it begins, later steps, a replay whose first step finds itself recorded)
         // would surface instead of being papered over by a retry.
-        AsyncDatasource strict = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema)
+        AsyncDatasource strict = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema)
                 .migrate(false).retryPolicy(RetryPolicy.none()).build()).block();
         try {
             for (IsolationLevel level : IsolationLevel.values()) {
@@ -247,7 +248,7 @@ abstract class StepContract {
 
     @Test
     void hostileTextTravelsIntactInIdsNamesAndOutputs() {
-        // Workflow ids, step names and outputs are sent as SQL literals (see PostgresDialect.literal):
+        // Workflow ids, step names and outputs are sent as SQL literals (see OutputStore.insertAndCommit):
         // quotes, dollar tags, backslashes and statement separators must arrive as they were.
         List<String> hostile = List.of("it's", "$$", "$t1$", "$t$ ; DROP TABLE x; --", "back\\slash \\' end",
                 "'); DELETE FROM " + db().q("counter") + "; --", "tab\tnew\nline", "émoji ✓ 🚀", "\"quoted\"",
@@ -302,7 +303,7 @@ abstract class StepContract {
                 s -> s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1"));
         if (enforcesReadOnly()) {
             Throwable error = assertThrows(RuntimeException.class, () -> inWorkflow(wf(), write).block());
-            assertEquals("25006", dev.txstep.internal.Failures.sqlState(error), "read-only transaction: " + error);
+            assertEquals("25006", SqlStates.sqlState(error), "read-only transaction: " + error);
             assertEquals(0, db().counter());
         } else {
             assertEquals(1L, inWorkflow(wf(), write).block());
@@ -400,7 +401,7 @@ abstract class StepContract {
         Mono<Long> duplicate = ds.runTxStepAsync(DatasourceOptions.named("dup"),
                 s -> s.execute("INSERT INTO " + db().q("effects") + " VALUES ('taken', 'y')"));
         Throwable first = assertThrows(RuntimeException.class, () -> inWorkflow(id, duplicate).block());
-        assertTrue(dev.txstep.internal.Failures.isUniqueViolation(first), "a unique violation: " + first);
+        assertTrue(SqlStates.isUniqueViolation(first), "a unique violation: " + first);
         assertThrows(RecordedStepException.class, () -> inWorkflow(id, duplicate).block());
         assertEquals(1, recorded(id));
     }

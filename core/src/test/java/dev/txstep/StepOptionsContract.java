@@ -82,7 +82,7 @@ abstract class StepOptionsContract {
         threadBound = ThreadBoundWorkflows.register();
         url = databaseUrl();
         schema = TestDatabases.uniqueSchema("opt");
-        async = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).build())
+        async = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema).build())
                 .block(Duration.ofSeconds(60));
         blocking = BlockingDatasource.wrap(async);
         db().exec("CREATE TABLE " + db().q("effects") + " (id VARCHAR(64) PRIMARY KEY)");

@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.txstep.internal.R2dbcUrls;
+import dev.txstep.observe.StepEvent;
+import dev.txstep.observe.StepObserver;
+import dev.txstep.observe.StepOutcome;
+import dev.txstep.spi.JdbcCoordinates;
 import dev.txstep.testing.AcknowledgementFailingConnections;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
@@ -50,9 +53,9 @@ class UnknownCommitOutcomeTest {
         connections = AcknowledgementFailingConnections.wrap(ConnectionFactories.get(url),
                 () -> new IllegalStateException("the driver lost its place in the protocol"));
         pool = new ConnectionPool(ConnectionPoolConfiguration.builder(connections).initialSize(1).maxSize(4).build());
-        R2dbcUrls jdbc = R2dbcUrls.jdbcFor(url);
+        JdbcCoordinates jdbc = JdbcCoordinates.derivedFrom(url);
         String jdbcUrl = database.equals("postgresql") ? TestDatabases.postgresJdbcUrl() : jdbc.url();
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().connectionFactory(pool).jdbcUrl(jdbcUrl)
+        ds = AsyncDatasource.create(DatasourceConfig.builder().connectionFactory(pool).jdbcUrl(jdbcUrl)
                 .jdbcCredentials(jdbc.user(), jdbc.password()).schema(db.name()).observer(new StepObserver() {
                     @Override
                     public void stepFinished(StepEvent event) {

@@ -1,6 +1,7 @@
 package dev.txstep.bench;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import io.r2dbc.pool.ConnectionPool;
 import java.time.Duration;
 
@@ -23,7 +24,7 @@ final class TxStepDatasources {
      * @param postgres the database
      */
     static void install(Postgres postgres) {
-        AsyncDatasource.create(AsyncDatasource.Config.builder()
+        AsyncDatasource.create(DatasourceConfig.builder()
                         .url(postgres.r2dbcUrl())
                         .schema(BenchDatabase.TXSTEP_SCHEMA)
                         .initialPoolSize(0).maxPoolSize(1)
@@ -39,7 +40,7 @@ final class TxStepDatasources {
      * @return the datasource, with default serializer and retry policy
      */
     static AsyncDatasource open(ConnectionPool pool) {
-        return AsyncDatasource.create(AsyncDatasource.Config.builder()
+        return AsyncDatasource.create(DatasourceConfig.builder()
                         .connectionFactory(pool)
                         .migrate(false)
                         .schema(BenchDatabase.TXSTEP_SCHEMA)

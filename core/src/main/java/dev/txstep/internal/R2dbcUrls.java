@@ -2,22 +2,19 @@ package dev.txstep.internal;
 
 import dev.txstep.InvalidConfigurationException;
 import io.r2dbc.spi.ConnectionFactoryOptions;
-import io.r2dbc.spi.Option;
-import java.util.Locale;
 
-/**
- * Derives the JDBC URL (and credentials) that Flyway migrates through from an R2DBC URL.
- *
- * @param url      the JDBC URL
- * @param user     the user, or null
- * @param password the password, or null
- */
-public record R2dbcUrls(String url, String user, String password) {
+/** Parses R2DBC URLs, and hides their passwords in messages. */
+public final class R2dbcUrls {
+
+    private R2dbcUrls() {
+    }
 
     /**
      * Parses an R2DBC URL.
      *
-     * @throws InvalidConfigurationException if it is malformed
+     * @param r2dbcUrl the URL
+     * @return its options
+     * @throws InvalidConfigurationException if it is blank or malformed
      */
     public static ConnectionFactoryOptions parse(String r2dbcUrl) {
         if (r2dbcUrl == null || r2dbcUrl.isBlank()) {
@@ -32,57 +29,11 @@ public record R2dbcUrls(String url, String user, String password) {
     }
 
     /**
-     * The JDBC coordinates of the database an R2DBC URL names.
+     * A URL without its password, for messages.
      *
-     * @throws InvalidConfigurationException if no JDBC URL can be derived
+     * @param url an R2DBC or JDBC URL, or null
+     * @return the URL with the password of its user info replaced by {@code ***}
      */
-    public static R2dbcUrls jdbcFor(String r2dbcUrl) {
-        ConnectionFactoryOptions options = parse(r2dbcUrl);
-        String driver = text(options, ConnectionFactoryOptions.DRIVER);
-        if ("pool".equals(driver)) {
-            driver = text(options, ConnectionFactoryOptions.PROTOCOL);
-        }
-        String user = text(options, ConnectionFactoryOptions.USER);
-        Object password = options.getValue(ConnectionFactoryOptions.PASSWORD);
-        String database = text(options, ConnectionFactoryOptions.DATABASE);
-        String normalized = driver == null ? "" : driver.toLowerCase(Locale.ROOT);
-        if (normalized.equals("postgresql") || normalized.equals("postgres")) {
-            String host = text(options, ConnectionFactoryOptions.HOST);
-            Object port = options.getValue(ConnectionFactoryOptions.PORT);
-            String jdbc = "jdbc:postgresql://" + (host == null ? "localhost" : host)
-                    + (port == null ? "" : ":" + port) + "/" + (database == null ? "" : database);
-            return new R2dbcUrls(jdbc, user, password == null ? null : password.toString());
-        }
-        if (normalized.equals("mariadb") || normalized.equals("mysql")) {
-            String host = text(options, ConnectionFactoryOptions.HOST);
-            Object port = options.getValue(ConnectionFactoryOptions.PORT);
-            String jdbc = "jdbc:mariadb://" + (host == null ? "localhost" : host)
-                    + (port == null ? "" : ":" + port) + "/" + (database == null ? "" : database);
-            return new R2dbcUrls(jdbc, user, password == null ? null : password.toString());
-        }
-        if (normalized.equals("h2")) {
-            String protocol = text(options, ConnectionFactoryOptions.PROTOCOL);
-            if (database == null || protocol == null) {
-                throw new InvalidConfigurationException("cannot derive a JDBC URL from '" + redact(r2dbcUrl)
-                        + "': expected r2dbc:h2:mem:///name or r2dbc:h2:file:///path");
-            }
-            String path = database;
-            // r2dbc-h2 keeps a mem database only while a connection is open; the migration's JDBC
-            // connection closes, so the database must outlive it.
-            String suffix = protocol.equals("mem") ? ";DB_CLOSE_DELAY=-1" : "";
-            return new R2dbcUrls("jdbc:h2:" + protocol + ":" + path + suffix, user,
-                    password == null ? null : password.toString());
-        }
-        throw new InvalidConfigurationException("cannot derive a JDBC URL for migrations from driver '" + driver
-                + "'; give one with Config.builder().jdbcUrl(...) or turn migrations off with migrate(false)");
-    }
-
-    private static String text(ConnectionFactoryOptions options, Option<?> option) {
-        Object value = options.getValue(option);
-        return value == null ? null : value.toString();
-    }
-
-    /** The URL without its password, for messages. */
     public static String redact(String url) {
         return url == null ? null : url.replaceAll("(//[^:/@]*:)[^@/]*@", "$1***@");
     }

@@ -24,7 +24,12 @@ public final class WorkerThreads {
     private WorkerThreads() {
     }
 
-    /** The scheduler for blocking work; cancelling what runs on it never interrupts a thread. */
+    /**
+     * The scheduler for blocking work.
+     *
+     * @return a scheduler over {@code boundedElastic}'s threads; cancelling what runs on it never
+     *         interrupts a thread
+     */
     public static Scheduler scheduler() {
         return SCHEDULER;
     }

@@ -1,9 +1,9 @@
 package dev.txstep.micrometer;
 
 import dev.txstep.AsyncDatasource;
-import dev.txstep.StepEvent;
-import dev.txstep.StepObserver;
-import dev.txstep.StepOutcome;
+import dev.txstep.observe.StepEvent;
+import dev.txstep.observe.StepObserver;
+import dev.txstep.observe.StepOutcome;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -34,7 +34,7 @@ import java.util.function.ToIntFunction;
  * still multiply every meter; add tags of your own with {@link #MicrometerStepObserver(MeterRegistry, Tags)}.
  *
  * <pre>{@code
- * AsyncDatasource.Config.builder().url(url)
+ * DatasourceConfig.builder().url(url)
  *     .observer(new MicrometerStepObserver(meterRegistry))
  *     .build();
  * }</pre>

@@ -1,6 +1,6 @@
 package dev.txstep.testing;
 
-import dev.txstep.internal.R2dbcUrls;
+import dev.txstep.spi.JdbcCoordinates;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.sql.Connection;
@@ -44,7 +44,7 @@ public final class TestDatabases {
     /** The JDBC URL for the same PostgreSQL database. */
     public static String postgresJdbcUrl() {
         String explicit = System.getenv("TXSTEP_TEST_JDBC_URL");
-        return explicit != null && !explicit.isBlank() ? explicit : R2dbcUrls.jdbcFor(postgresR2dbcUrl()).url();
+        return explicit != null && !explicit.isBlank() ? explicit : JdbcCoordinates.derivedFrom(postgresR2dbcUrl()).url();
     }
 
     /**
@@ -78,7 +78,7 @@ public final class TestDatabases {
 
     /** A JDBC connection to the database an R2DBC URL names, for assertions (count rows, read values). */
     public static Connection jdbc(String r2dbcUrl) throws SQLException {
-        R2dbcUrls jdbc = R2dbcUrls.jdbcFor(r2dbcUrl);
+        JdbcCoordinates jdbc = JdbcCoordinates.derivedFrom(r2dbcUrl);
         String url = r2dbcUrl.equals(postgresUrl) ? postgresJdbcUrl() : jdbc.url();
         return DriverManager.getConnection(url, jdbc.user(), jdbc.password());
     }

@@ -1,6 +1,6 @@
 package dev.txstep.testing;
 
-import dev.txstep.WorkflowScope;
+import dev.txstep.spi.WorkflowScope;
 import io.micrometer.context.ContextRegistry;
 import io.micrometer.context.ThreadLocalAccessor;
 import java.util.function.Supplier;

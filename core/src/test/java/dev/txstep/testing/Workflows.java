@@ -1,6 +1,6 @@
 package dev.txstep.testing;
 
-import dev.txstep.WorkflowScope;
+import dev.txstep.spi.WorkflowScope;
 import reactor.core.publisher.Mono;
 
 /**

@@ -95,7 +95,7 @@ public final class BlockingCaller {
         String batch = "batch-" + UUID.randomUUID().toString().substring(0, 8);
         AtomicInteger calls = new AtomicInteger();
         try (BlockingDatasource ds = BlockingDatasource.create(
-                dev.txstep.AsyncDatasource.Config.builder().url(url).schema(schema).maxPoolSize(THREADS).build())) {
+                dev.txstep.DatasourceConfig.builder().url(url).schema(schema).maxPoolSize(THREADS).build())) {
             String invoices = "\"" + schema + "\".invoices";
             String payments = "\"" + schema + "\".payments";
             // Outside a workflow a step is a plain transaction: nothing recorded.

@@ -10,11 +10,12 @@ import dev.dbos.transact.workflow.WorkflowStatus;
 import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingDatasource;
 import dev.txstep.BlockingTxSession;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.IsolationLevel;
-import dev.txstep.StepEvent;
-import dev.txstep.StepObserver;
-import dev.txstep.StepOutcome;
+import dev.txstep.observe.StepEvent;
+import dev.txstep.observe.StepObserver;
+import dev.txstep.observe.StepOutcome;
 import dev.txstep.reactor.dbos.DbosTxSteps;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -239,7 +240,7 @@ public final class DbosWorkflowExample {
      */
     public static Summary run(Settings settings, PrintStream out) {
         Tracker tracker = new Tracker(settings.crashAfter(), out);
-        AsyncDatasource.Config config = AsyncDatasource.Config.builder()
+        DatasourceConfig config = DatasourceConfig.builder()
                 .url(settings.url())
                 .schema(settings.schema()) // datasource_outputs beside the example's tables
                 .observer(tracker)

@@ -1,6 +1,7 @@
 package dev.txstep.examples;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.IsolationLevel;
 import dev.txstep.TxSession;
@@ -181,7 +182,7 @@ public final class QuickStart {
      * @return on subscribe, does all that and emits the summary
      */
     public static Mono<Summary> run(Settings settings, PrintStream out) {
-        AsyncDatasource.Config config = AsyncDatasource.Config.builder()
+        DatasourceConfig config = DatasourceConfig.builder()
                 .url(settings.url())
                 // txstep keeps datasource_outputs in schema "dbos" by default; here it shares the
                 // example's schema so one DROP SCHEMA removes everything the example made.

@@ -1,6 +1,7 @@
 package dev.txstep.examples;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.IsolationLevel;
 import dev.txstep.reactor.Workflow;
@@ -300,7 +301,7 @@ public final class ReactorPipeline {
         }
 
         static Pipeline open(Settings s) {
-            return new Pipeline(AsyncDatasource.create(AsyncDatasource.Config.builder().url(s.url()).schema(s.schema())
+            return new Pipeline(AsyncDatasource.create(DatasourceConfig.builder().url(s.url()).schema(s.schema())
                     .maxPoolSize(2).build()).block(), s.schema());
         }
 

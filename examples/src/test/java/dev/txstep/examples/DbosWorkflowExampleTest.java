@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.txstep.examples.DbosWorkflowExample.Receipt;
 import dev.txstep.examples.DbosWorkflowExample.Settings;
 import dev.txstep.examples.DbosWorkflowExample.Summary;
-import dev.txstep.internal.R2dbcUrls;
+import dev.txstep.spi.JdbcCoordinates;
 import dev.txstep.testing.TestDatabases;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -61,7 +61,7 @@ class DbosWorkflowExampleTest {
         Matcher m = DATABASE.matcher(TestDatabases.postgresJdbcUrl());
         assertTrue(m.matches(), TestDatabases.postgresJdbcUrl());
         systemDbUrl = m.group(1) + systemDb + m.group(3);
-        R2dbcUrls server = R2dbcUrls.jdbcFor(url);
+        JdbcCoordinates server = JdbcCoordinates.derivedFrom(url);
         user = server.user() == null ? "postgres" : server.user();
         password = server.password() == null ? "" : server.password();
     }

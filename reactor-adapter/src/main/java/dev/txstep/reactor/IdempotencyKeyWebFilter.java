@@ -9,7 +9,7 @@ import dev.txstep.NonDeterminismException;
 import dev.txstep.RecordedStepException;
 import dev.txstep.RetriesExhaustedException;
 import dev.txstep.StepKey;
-import dev.txstep.WorkflowScope;
+import dev.txstep.spi.WorkflowScope;
 import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.R2dbcNonTransientResourceException;
 import io.r2dbc.spi.R2dbcTransientResourceException;

@@ -2,7 +2,7 @@ package dev.txstep.reactor;
 
 import dev.txstep.InvalidInputException;
 import dev.txstep.StepKey;
-import dev.txstep.WorkflowScope;
+import dev.txstep.spi.WorkflowScope;
 import java.util.Optional;
 import java.util.function.Supplier;
 import reactor.core.publisher.Flux;

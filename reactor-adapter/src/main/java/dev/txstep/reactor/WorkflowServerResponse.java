@@ -1,7 +1,7 @@
 package dev.txstep.reactor;
 
 import dev.txstep.NonDeterminismException;
-import dev.txstep.WorkflowScope;
+import dev.txstep.spi.WorkflowScope;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ResponseCookie;

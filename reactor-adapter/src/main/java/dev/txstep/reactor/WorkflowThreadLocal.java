@@ -1,6 +1,6 @@
 package dev.txstep.reactor;
 
-import dev.txstep.WorkflowScope;
+import dev.txstep.spi.WorkflowScope;
 import io.micrometer.context.ThreadLocalAccessor;
 
 /**

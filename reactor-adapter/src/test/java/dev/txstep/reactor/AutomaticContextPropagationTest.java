@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.testing.TestDatabases;
 import io.micrometer.context.ContextSnapshotFactory;
@@ -55,7 +56,7 @@ class AutomaticContextPropagationTest {
     void setUp() {
         url = TestDatabases.postgresR2dbcUrl();
         schema = TestDatabases.uniqueSchema("ctx");
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).build()).block();
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema).build()).block();
         blocking = BlockingDatasource.wrap(ds);
     }
 

@@ -9,6 +9,7 @@ import static org.springframework.web.reactive.function.server.RequestPredicates
 import static org.springframework.web.reactive.function.server.RouterFunctions.route;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.InvalidConfigurationException;
 import dev.txstep.RetryPolicy;
@@ -20,8 +21,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -49,7 +50,7 @@ class IdempotencyKeyWebFilterTest {
     void setUp() {
         String url = TestDatabases.postgresR2dbcUrl();
         schema = new TestSchema(url, TestDatabases.uniqueSchema("idem"));
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema.name()).build()).block();
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema.name()).build()).block();
         schema.exec("CREATE TABLE " + schema.q("effects") + " (id text PRIMARY KEY, step text NOT NULL)");
     }
 
@@ -309,7 +310,7 @@ class IdempotencyKeyWebFilterTest {
 
     @Test
     void retriesRunningOutAnswer503WithRetryAfterAndTheSameKeyThenSucceeds() {
-        AsyncDatasource flaky = AsyncDatasource.create(AsyncDatasource.Config.builder().url(schema.url())
+        AsyncDatasource flaky = AsyncDatasource.create(DatasourceConfig.builder().url(schema.url())
                 .schema(schema.name()).retryPolicy(RetryPolicy.defaults().withMaxAttempts(2)).build()).block();
         try {
             AtomicBoolean conflicting = new AtomicBoolean(true);
@@ -344,7 +345,7 @@ class IdempotencyKeyWebFilterTest {
 
     @Test
     void aClosedDatasourceAnswers503() {
-        AsyncDatasource closed = AsyncDatasource.create(AsyncDatasource.Config.builder().url(schema.url())
+        AsyncDatasource closed = AsyncDatasource.create(DatasourceConfig.builder().url(schema.url())
                 .schema(schema.name()).build()).block();
         closed.close().block(Duration.ofSeconds(30));
         RouterFunction<ServerResponse> routes = route(POST("/closed"), request -> closed.runTxStepAsync(

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.InvalidInputException;
 import dev.txstep.StepKey;
@@ -37,7 +38,7 @@ class WorkflowTest {
     void setUp() {
         url = TestDatabases.postgresR2dbcUrl();
         schema = TestDatabases.uniqueSchema("wf");
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).build()).block();
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema).build()).block();
         TestDatabases.exec(url, "CREATE TABLE \"" + schema + "\".effects (step_name text, n int)");
     }
 

@@ -10,6 +10,7 @@ import dev.txstep.BlockingCallException;
 import dev.txstep.BlockingDatasource;
 import dev.txstep.BlockingTxSession;
 import dev.txstep.DatasourceClosedException;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceException;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.InvalidConfigurationException;
@@ -19,10 +20,10 @@ import dev.txstep.NoTransactionException;
 import dev.txstep.NonDeterminismException;
 import dev.txstep.OutputSerializationException;
 import dev.txstep.RetryPolicy;
-import dev.txstep.Serializer;
 import dev.txstep.StepKey;
 import dev.txstep.TxSession;
 import dev.txstep.reactor.Workflow;
+import dev.txstep.serialization.Serializer;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
 import java.sql.Connection;
@@ -420,8 +421,8 @@ class BadInputScenarioTest {
                 })).block(WAIT));
     }
 
-    private static AsyncDatasource.Config.Builder config() {
-        return AsyncDatasource.Config.builder().url(url);
+    private static DatasourceConfig.Builder config() {
+        return DatasourceConfig.builder().url(url);
     }
 
     private static AsyncDatasource create(String schema) {
@@ -451,7 +452,7 @@ class BadInputScenarioTest {
      * {@code serializer} (null for the default), and closes it.
      */
     private static void withOtherDatasource(Serializer serializer, Consumer<AsyncDatasource> use) {
-        AsyncDatasource.Config.Builder builder = config().schema(db.name()).migrate(false).maxPoolSize(2)
+        DatasourceConfig.Builder builder = config().schema(db.name()).migrate(false).maxPoolSize(2)
                 .retryPolicy(RetryPolicy.defaults().withMaxAttempts(2));
         if (serializer != null) {
             builder.serializer(serializer);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.reactor.Workflow;
 import dev.txstep.testing.TestDatabases;
@@ -101,7 +102,7 @@ class CancellationTest {
         String url = database == Database.POSTGRESQL ? checksUrl + (checksUrl.contains("?") ? "&" : "?")
                 + "applicationName=" + applicationName : checksUrl;
         db = new TestSchema(checksUrl, schema);
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema).maxPoolSize(POOL).build())
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema).maxPoolSize(POOL).build())
                 .block(Duration.ofSeconds(60));
         // No unique constraint: an effect committed twice would leave two rows.
         db.exec("CREATE TABLE " + db.q("effects") + " (k VARCHAR(64) NOT NULL)");

@@ -1,6 +1,7 @@
 package dev.txstep.reliability;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.reactor.Workflow;
 import dev.txstep.testing.TestDatabases;
@@ -37,7 +38,7 @@ public final class ConcurrentStartupMain {
         try {
             // Warm up before the barrier so the creates start together: resolve the URL and build the
             // configuration (which loads the R2DBC driver), so the class loading is done.
-            AsyncDatasource.Config config = AsyncDatasource.Config.builder()
+            DatasourceConfig config = DatasourceConfig.builder()
                     .url(TestDatabases.postgresR2dbcUrl()).schema(schema).initialPoolSize(0).maxPoolSize(1).build();
             Files.writeString(ready, "ready");
             ChildJvm.awaitFile(go, BARRIER_TIMEOUT);

@@ -1,6 +1,7 @@
 package dev.txstep.reliability;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.reactor.Workflow;
 import dev.txstep.testing.TestSchema;
@@ -50,7 +51,7 @@ final class CrashInjectionMain {
         Path result = Path.of(args[6]);
 
         // The test migrated the schema; skipping Flyway here makes the child start sooner.
-        AsyncDatasource ds = AsyncDatasource.create(AsyncDatasource.Config.builder()
+        AsyncDatasource ds = AsyncDatasource.create(DatasourceConfig.builder()
                         .url(url).schema(schema).migrate(false).initialPoolSize(2).maxPoolSize(4).build())
                 .block(Duration.ofSeconds(60));
         try {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
 import java.io.IOException;
@@ -84,7 +85,7 @@ class CrashInjectionTest {
     @BeforeEach
     void setUp() throws SQLException {
         db = new TestSchema(TestDatabases.postgresR2dbcUrl(), TestDatabases.uniqueSchema("r2_crash"));
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(db.url()).schema(db.name()).maxPoolSize(4)
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(db.url()).schema(db.name()).maxPoolSize(4)
                         .build())
                 .block(Duration.ofSeconds(60));
         CrashInjectionMain.createTables(db);

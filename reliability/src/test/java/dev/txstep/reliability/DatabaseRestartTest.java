@@ -5,13 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceException;
 import dev.txstep.DatasourceOptions;
-import dev.txstep.JacksonSerializer;
 import dev.txstep.RetriesExhaustedException;
 import dev.txstep.RetryPolicy;
 import dev.txstep.TxSession;
 import dev.txstep.reactor.Workflow;
+import dev.txstep.serialization.JacksonSerializer;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
 import io.r2dbc.pool.ConnectionPool;
@@ -33,11 +34,11 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -107,7 +108,7 @@ class DatabaseRestartTest {
         try {
             String url = server.r2dbcUrl();
             TestSchema db = new TestSchema(url, TestDatabases.uniqueSchema("r4restart"));
-            AsyncDatasource ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(db.name())
+            AsyncDatasource ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(db.name())
                             .maxPoolSize(4).retryPolicy(retries.policy).build())
                     .block(Duration.ofSeconds(60));
             try {

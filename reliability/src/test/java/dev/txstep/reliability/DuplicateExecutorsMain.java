@@ -1,6 +1,7 @@
 package dev.txstep.reliability;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.IsolationLevel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +44,7 @@ final class DuplicateExecutorsMain {
         Path result = Path.of(args[7]);
 
         // The test migrated the schema before starting any child.
-        AsyncDatasource ds = AsyncDatasource.create(AsyncDatasource.Config.builder()
+        AsyncDatasource ds = AsyncDatasource.create(DatasourceConfig.builder()
                         .url(url).schema(schema).migrate(false).initialPoolSize(1).maxPoolSize(4).build())
                 .block(Duration.ofSeconds(60));
         try {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.IsolationLevel;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
@@ -204,7 +205,7 @@ class DuplicateExecutorsTest {
 
     /** Opens a datasource on the schema (migrating it) and creates the workload's tables. */
     private AsyncDatasource open(TestSchema db, int poolSize) {
-        AsyncDatasource ds = AsyncDatasource.create(AsyncDatasource.Config.builder()
+        AsyncDatasource ds = AsyncDatasource.create(DatasourceConfig.builder()
                         .url(db.url()).schema(db.name()).initialPoolSize(1).maxPoolSize(poolSize).build())
                 .block(Duration.ofSeconds(60));
         cleanUps.add(() -> ds.close().block(Duration.ofSeconds(60)));

@@ -6,13 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceException;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.IsolationLevel;
 import dev.txstep.RetryPolicy;
 import dev.txstep.TxSession;
-import dev.txstep.internal.R2dbcUrls;
 import dev.txstep.reactor.Workflow;
+import dev.txstep.spi.JdbcCoordinates;
 import dev.txstep.testing.CommitDroppingProxy;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
@@ -73,13 +74,13 @@ class LostCommitScenarioTest {
         Object port = direct.getValue(ConnectionFactoryOptions.PORT);
         proxy = CommitDroppingProxy.start(String.valueOf(direct.getValue(ConnectionFactoryOptions.HOST)),
                 port == null ? 5432 : Integer.parseInt(port.toString()));
-        R2dbcUrls jdbc = R2dbcUrls.jdbcFor(directUrl);
+        JdbcCoordinates jdbc = JdbcCoordinates.derivedFrom(directUrl);
         String credentials = jdbc.user() == null ? ""
                 : jdbc.user() + (jdbc.password() == null ? "" : ":" + jdbc.password()) + "@";
         String proxiedUrl = "r2dbc:postgresql://" + credentials + "127.0.0.1:" + proxy.port() + "/"
                 + direct.getValue(ConnectionFactoryOptions.DATABASE);
         db = new TestSchema(directUrl, TestDatabases.uniqueSchema("lostcommit"));
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder()
+        ds = AsyncDatasource.create(DatasourceConfig.builder()
                         .url(proxiedUrl)
                         // The migration goes straight to the server: only the steps' connections pass the proxy.
                         .jdbcUrl(TestDatabases.postgresJdbcUrl())

@@ -5,13 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.IsolationLevel;
-import dev.txstep.JacksonSerializer;
 import dev.txstep.RetriesExhaustedException;
 import dev.txstep.RetryPolicy;
 import dev.txstep.TxSession;
 import dev.txstep.reactor.Workflow;
+import dev.txstep.serialization.JacksonSerializer;
 import dev.txstep.testing.TestDatabases;
 import dev.txstep.testing.TestSchema;
 import io.r2dbc.pool.ConnectionPool;
@@ -186,7 +187,7 @@ class SerializationStormTest {
     // ---- the storm ----
 
     private void open(Policy policy) {
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(schema)
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema)
                         // Every step of a round holds a connection at the start line at once.
                         .initialPoolSize(CONCURRENT).maxPoolSize(CONCURRENT)
                         .retryPolicy(policy.retryPolicy)

@@ -1,17 +1,18 @@
 package dev.txstep.spring;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.InvalidConfigurationException;
 import dev.txstep.RetryPolicy;
-import dev.txstep.StepObserver;
-import dev.txstep.internal.R2dbcUrls;
+import dev.txstep.observe.StepObserver;
+import dev.txstep.spi.JdbcCoordinates;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.r2dbc.autoconfigure.R2dbcProperties;
 
 /**
- * Turns {@link TxstepProperties} into an {@link AsyncDatasource.Config} over the application's
+ * Turns {@link TxstepProperties} into an {@link DatasourceConfig} over the application's
  * connection factory. Every value goes through the txstep builder method that validates it (see
  * {@link PropertyErrors}), so a value txstep refuses fails start-up with an
  * {@link InvalidConfigurationPropertyValueException} naming the property it came from.
@@ -31,9 +32,9 @@ final class DatasourceConfigs {
      * @param observer   who hears how steps end
      * @throws InvalidConfigurationPropertyValueException naming the property txstep refuses
      */
-    static AsyncDatasource.Config of(TxstepProperties properties, ConnectionFactory factory, R2dbcProperties r2dbc,
+    static DatasourceConfig of(TxstepProperties properties, ConnectionFactory factory, R2dbcProperties r2dbc,
             StepObserver observer) {
-        AsyncDatasource.Config.Builder builder = AsyncDatasource.Config.builder()
+        DatasourceConfig.Builder builder = DatasourceConfig.builder()
                 .connectionFactory(factory)
                 .observer(observer)
                 .migrate(properties.migrate());
@@ -85,7 +86,7 @@ final class DatasourceConfigs {
      * R2DBC URL's own, the order in which Spring Boot itself lets the separate properties win.
      */
     private static void migrationSource(TxstepProperties properties, R2dbcProperties r2dbc,
-            AsyncDatasource.Config.Builder builder) {
+            DatasourceConfig.Builder builder) {
         String url = properties.jdbcUrl();
         String user = firstNonNull(properties.jdbcUsername(), r2dbc == null ? null : r2dbc.getUsername());
         String password = firstNonNull(properties.jdbcPassword(), r2dbc == null ? null : r2dbc.getPassword());
@@ -97,9 +98,9 @@ final class DatasourceConfigs {
                                 + " spring.r2dbc.url is not set. Set txstep.jdbc-url, or set txstep.migrate=false"
                                 + " if the table is installed by other means");
             }
-            R2dbcUrls derived;
+            JdbcCoordinates derived;
             try {
-                derived = R2dbcUrls.jdbcFor(r2dbcUrl);
+                derived = JdbcCoordinates.derivedFrom(r2dbcUrl);
             } catch (InvalidConfigurationException e) {
                 throw PropertyErrors.refused("txstep.jdbc-url", null,
                         "no JDBC URL for the migration can be derived from spring.r2dbc.url (" + e.getMessage()

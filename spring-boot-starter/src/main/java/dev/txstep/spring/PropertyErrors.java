@@ -1,7 +1,7 @@
 package dev.txstep.spring;
 
 import dev.txstep.InvalidConfigurationException;
-import dev.txstep.internal.R2dbcUrls;
+import dev.txstep.spi.JdbcCoordinates;
 import java.util.function.Consumer;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 
@@ -43,7 +43,7 @@ final class PropertyErrors {
      * @return the exception to throw
      */
     static InvalidConfigurationPropertyValueException refused(String property, Object value, String reason) {
-        Object shown = value instanceof String text ? R2dbcUrls.redact(text) : value;
+        Object shown = value instanceof String text ? JdbcCoordinates.redact(text) : value;
         return new InvalidConfigurationPropertyValueException(property, shown, reason);
     }
 }

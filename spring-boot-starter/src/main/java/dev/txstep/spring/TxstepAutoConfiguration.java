@@ -2,7 +2,8 @@ package dev.txstep.spring;
 
 import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingDatasource;
-import dev.txstep.StepObserver;
+import dev.txstep.DatasourceConfig;
+import dev.txstep.observe.StepObserver;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
@@ -52,7 +53,7 @@ public class TxstepAutoConfiguration {
     AsyncDatasource txstepAsyncDatasource(TxstepProperties properties, ConnectionFactory connectionFactory,
             ObjectProvider<R2dbcProperties> r2dbcProperties, ObjectProvider<StepObserver> observers) {
         Duration timeout = DatasourceConfigs.startupTimeout(properties);
-        AsyncDatasource.Config config = DatasourceConfigs.of(properties, connectionFactory,
+        DatasourceConfig config = DatasourceConfigs.of(properties, connectionFactory,
                 r2dbcProperties.getIfAvailable(), observers.getIfUnique(() -> StepObserver.NONE));
         // Start-up waits here, on the thread refreshing the context (never an event loop), as
         // Spring Boot's own database initializers do.

@@ -1,7 +1,7 @@
 package dev.txstep.spring;
 
-import dev.txstep.StepObserver;
 import dev.txstep.micrometer.MicrometerStepObserver;
+import dev.txstep.observe.StepObserver;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingDatasource;
 import dev.txstep.DatasourceClosedException;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.RetryPolicy;
 import dev.txstep.micrometer.MicrometerStepObserver;
 import dev.txstep.testing.TestDatabases;
@@ -263,7 +264,7 @@ class TxstepAutoConfigurationTest {
         OwnDatasource() {
             String schema = TestDatabases.uniqueSchema("starter_own");
             // Nothing is created in the database (migrate(false)): only the bean's identity matters here.
-            datasource = AsyncDatasource.create(AsyncDatasource.Config.builder().url(URL).schema(schema)
+            datasource = AsyncDatasource.create(DatasourceConfig.builder().url(URL).schema(schema)
                     .migrate(false).build()).block();
         }
 

@@ -1,11 +1,12 @@
 package dev.txstep.test;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.RecordedStepException;
-import dev.txstep.StepEvent;
 import dev.txstep.StepKey;
-import dev.txstep.StepObserver;
-import dev.txstep.StepOutcome;
+import dev.txstep.observe.StepEvent;
+import dev.txstep.observe.StepObserver;
+import dev.txstep.observe.StepOutcome;
 import dev.txstep.reactor.Workflow;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
@@ -79,7 +80,7 @@ public final class WorkflowTestKit<T> {
     private final String workflowId;
     private final Function<AsyncDatasource, Mono<T>> body;
     private ConnectionFactory connectionFactory;
-    private Consumer<AsyncDatasource.Config.Builder> settings = config -> {
+    private Consumer<DatasourceConfig.Builder> settings = config -> {
     };
     private Function<AsyncDatasource, ? extends Publisher<?>> setUp = ds -> Mono.empty();
     private BiPredicate<? super T, ? super T> sameResult = Objects::equals;
@@ -112,7 +113,7 @@ public final class WorkflowTestKit<T> {
 
     /**
      * The database to run on (required): your connection factory — preferably a pool — and any
-     * other datasource settings, as for {@link AsyncDatasource.Config.Builder}. The kit adds its
+     * other datasource settings, as for {@link DatasourceConfig.Builder}. The kit adds its
      * fault-injecting wrapper of {@code factory} and its observer, and closes its datasource at
      * the end of {@link #run()}; your factory is not closed.
      *
@@ -122,7 +123,7 @@ public final class WorkflowTestKit<T> {
      * @return this kit
      * @throws NullPointerException if either is null
      */
-    public WorkflowTestKit<T> database(ConnectionFactory factory, Consumer<AsyncDatasource.Config.Builder> settings) {
+    public WorkflowTestKit<T> database(ConnectionFactory factory, Consumer<DatasourceConfig.Builder> settings) {
         this.connectionFactory = Objects.requireNonNull(factory, "factory");
         this.settings = Objects.requireNonNull(settings, "settings");
         return this;
@@ -225,7 +226,7 @@ public final class WorkflowTestKit<T> {
         }
         FaultInjectingConnectionFactory faults = new FaultInjectingConnectionFactory(connectionFactory);
         Recorder recorder = new Recorder();
-        AsyncDatasource.Config.Builder config = AsyncDatasource.Config.builder();
+        DatasourceConfig.Builder config = DatasourceConfig.builder();
         settings.accept(config);
         AsyncDatasource ds = AsyncDatasource.create(config.connectionFactory(faults).observer(recorder).build())
                 .block(timeout);

@@ -1,6 +1,7 @@
 package dev.txstep.examples.transfer;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.reactor.IdempotencyKeyWebFilter;
 import java.time.Duration;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -34,7 +35,7 @@ class TransferConfiguration {
      */
     @Bean(destroyMethod = "close")
     AsyncDatasource transferDatasource(TransferProperties properties) {
-        AsyncDatasource.Config config = AsyncDatasource.Config.builder()
+        DatasourceConfig config = DatasourceConfig.builder()
                 .url(properties.url())
                 .schema(properties.schema())
                 .maxPoolSize(properties.maxPoolSize())

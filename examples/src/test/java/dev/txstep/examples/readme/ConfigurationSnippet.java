@@ -1,8 +1,9 @@
 package dev.txstep.examples.readme;
 
 import dev.txstep.AsyncDatasource;
-import dev.txstep.JacksonSerializer;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.RetryPolicy;
+import dev.txstep.serialization.JacksonSerializer;
 import java.time.Duration;
 
 /** The README's "Configuration" snippet, on the PostgreSQL it names. */
@@ -13,7 +14,7 @@ final class ConfigurationSnippet {
 
     static AsyncDatasource create() {
         // README begin
-        AsyncDatasource ds = AsyncDatasource.create(AsyncDatasource.Config.builder()
+        AsyncDatasource ds = AsyncDatasource.create(DatasourceConfig.builder()
                 .url("r2dbc:postgresql://postgres@127.0.0.1:5432/postgres") // or .connectionFactory(yourPool)
                 .jdbcUrl("jdbc:postgresql://127.0.0.1:5432/postgres")      // for migrations; derived from url when absent
                 .jdbcCredentials("postgres", "")

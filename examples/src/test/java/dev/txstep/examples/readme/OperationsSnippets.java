@@ -1,6 +1,7 @@
 package dev.txstep.examples.readme;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.micrometer.MicrometerStepObserver;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -33,9 +34,9 @@ final class OperationsSnippets {
         // README end
     }
 
-    static AsyncDatasource.Config metrics(String url, MeterRegistry meterRegistry) {
+    static DatasourceConfig metrics(String url, MeterRegistry meterRegistry) {
         // README begin
-        AsyncDatasource.Config config = AsyncDatasource.Config.builder().url(url)
+        DatasourceConfig config = DatasourceConfig.builder().url(url)
                 .observer(new MicrometerStepObserver(meterRegistry)).build();
         // README end
         return config;

@@ -3,9 +3,10 @@ package dev.txstep.reactor.dbos;
 import dev.dbos.transact.DBOS;
 import dev.dbos.transact.StartWorkflowOptions;
 import dev.txstep.AsyncDatasource;
-import dev.txstep.StepEvent;
-import dev.txstep.StepObserver;
-import dev.txstep.StepOutcome;
+import dev.txstep.DatasourceConfig;
+import dev.txstep.observe.StepEvent;
+import dev.txstep.observe.StepObserver;
+import dev.txstep.observe.StepOutcome;
 import dev.txstep.testing.TestDatabases;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -66,7 +67,7 @@ final class DbosCrashChild {
                 }
             }
         };
-        AsyncDatasource ds = AsyncDatasource.create(AsyncDatasource.Config.builder()
+        AsyncDatasource ds = AsyncDatasource.create(DatasourceConfig.builder()
                 .url(TestDatabases.postgresR2dbcUrl()).schema(schema).observer(stopAfterCommit).build()).block();
         DBOS dbos = new DBOS(systemDb.config());
         BiConsumer<String, String> stopAtCheckpoints = (workflowId, point) -> {

@@ -1,7 +1,7 @@
 package dev.txstep.reactor.dbos;
 
 import dev.dbos.transact.config.DBOSConfig;
-import dev.txstep.internal.R2dbcUrls;
+import dev.txstep.spi.JdbcCoordinates;
 import dev.txstep.testing.TestDatabases;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -39,7 +39,7 @@ record DbosSystemDatabase(String name, String jdbcUrl, String user, String passw
 
     /** The database {@code name} on the test server, without creating it. */
     static DbosSystemDatabase named(String name) {
-        R2dbcUrls server = R2dbcUrls.jdbcFor(TestDatabases.postgresR2dbcUrl());
+        JdbcCoordinates server = JdbcCoordinates.derivedFrom(TestDatabases.postgresR2dbcUrl());
         Matcher m = DATABASE.matcher(TestDatabases.postgresJdbcUrl());
         if (!m.matches()) {
             throw new IllegalStateException("cannot name a database in " + TestDatabases.postgresJdbcUrl());

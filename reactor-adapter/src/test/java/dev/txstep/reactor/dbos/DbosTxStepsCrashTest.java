@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.dbos.transact.DBOS;
 import dev.dbos.transact.StartWorkflowOptions;
 import dev.txstep.AsyncDatasource;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.reactor.dbos.ShopWorkflows.Charge;
 import dev.txstep.reactor.dbos.ShopWorkflows.Order;
 import dev.txstep.reactor.dbos.ShopWorkflows.Receipt;
@@ -67,7 +68,7 @@ class DbosTxStepsCrashTest {
         systemDb = DbosSystemDatabase.create();
         url = TestDatabases.postgresR2dbcUrl();
         tables = new ShopTables(url, TestDatabases.uniqueSchema("dbos_crash"));
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(tables.schema()).build())
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(tables.schema()).build())
                 .block(Duration.ofSeconds(60));
         tables.createEffects();
     }

@@ -9,6 +9,7 @@ import dev.dbos.transact.StartWorkflowOptions;
 import dev.dbos.transact.workflow.StepInfo;
 import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingTxSession;
+import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.InvalidInputException;
 import dev.txstep.IsolationLevel;
@@ -49,7 +50,7 @@ class DbosTxStepsTest {
         systemDb = DbosSystemDatabase.create();
         url = TestDatabases.postgresR2dbcUrl();
         tables = new ShopTables(url, TestDatabases.uniqueSchema("dbos_steps"));
-        ds = AsyncDatasource.create(AsyncDatasource.Config.builder().url(url).schema(tables.schema()).build())
+        ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(tables.schema()).build())
                 .block(Duration.ofSeconds(60));
         tables.createEffects();
         dbos = new DBOS(systemDb.config());

@@ -1,0 +1,84 @@
+package dev.txstep.internal.dialect;
+
+import dev.txstep.IsolationLevel;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.R2dbcException;
+import java.util.concurrent.ThreadLocalRandom;
+import reactor.core.publisher.Mono;
+
+/**
+ * PostgreSQL. r2dbc-postgresql waits for the reply of every statement that has bound parameters,
+ * so a statement sent with {@code BEGIN} or {@code COMMIT} in one simple-protocol message (an
+ * R2DBC {@code Batch}) saves a round trip; its values then travel as literals, dollar-quoted with a
+ * random tag that does not occur in the value — which is safe whatever
+ * {@code standard_conforming_strings} says.
+ */
+enum PostgresDialect implements Dialect {
+
+    INSTANCE;
+
+    /** An arbitrary constant: the advisory lock every txstep migration takes. */
+    private static final long MIGRATION_LOCK_KEY = 0x7478_7374_6570_0001L;
+
+    @Override
+    public boolean sendsStatementsWithTransactionControl() {
+        return true;
+    }
+
+    /** A dollar-quoted literal: the tag is random and checked not to occur in the value. */
+    @Override
+    public String literal(String value) {
+        if (value == null) {
+            return "NULL";
+        }
+        String tag;
+        do {
+            tag = "$t" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE) + "$";
+        } while (value.contains(tag));
+        return tag + value + tag;
+    }
+
+    @Override
+    public String beginStatement(IsolationLevel level) {
+        return "BEGIN ISOLATION LEVEL " + level.sql();
+    }
+
+    @Override
+    public Mono<Void> begin(Connection connection, IsolationLevel level, boolean readOnly) {
+        return Mono.from(connection.beginTransaction(R2dbcIsolation.definition(level, readOnly)));
+    }
+
+    @Override
+    public boolean isTransientConflict(R2dbcException error) {
+        // 40001 serialization failure, 40P01 deadlock detected.
+        String state = error.getSqlState();
+        return "40001".equals(state) || "40P01".equals(state);
+    }
+
+    /**
+     * Class 08 but 08P01, a protocol violation (what was sent is malformed, and sending it again
+     * fails the same way); 57P01..57P03, admin shutdown, crash shutdown, cannot connect now; 53300,
+     * too many connections.
+     */
+    @Override
+    public boolean isLostConnection(String state) {
+        return (state.startsWith("08") && !state.equals("08P01")) || state.equals("57P01") || state.equals("57P02")
+                || state.equals("57P03") || state.equals("53300");
+    }
+
+    /** The standard refusals, and class P0: an error a PL/pgSQL procedure raised. */
+    @Override
+    public boolean isRefusal(String state) {
+        return Dialect.super.isRefusal(state) || state.startsWith("P0");
+    }
+
+    @Override
+    public String migrationFolder() {
+        return "postgresql";
+    }
+
+    @Override
+    public String migrationLock() {
+        return "SELECT pg_advisory_lock(" + MIGRATION_LOCK_KEY + ")";
+    }
+}

@@ -1,0 +1,54 @@
+package dev.txstep.internal.engine;
+
+import dev.txstep.internal.dialect.Dialect;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import java.util.function.Function;
+import reactor.core.publisher.Mono;
+
+/**
+ * The connection of one attempt of a step, behind its gate (see {@link GatedConnection}), and
+ * how it is given back: released after the attempt's work completes (the work committed); on an
+ * error or a cancel, gate shut, rolled back, then released. Every path gives it back.
+ */
+final class AttemptConnections {
+
+    private final ConnectionFactory connections;
+    private final Dialect dialect;
+
+    AttemptConnections(ConnectionFactory connections, Dialect dialect) {
+        this.connections = connections;
+        this.dialect = dialect;
+    }
+
+    /**
+     * @param work the attempt's transaction on the connection, ending with its commit
+     * @return on subscribe, acquires a pooled connection and runs the work on it
+     */
+    <T> Mono<T> use(Function<GatedConnection, Mono<T>> work) {
+        return Mono.usingWhen(Mono.from(connections.create()).map(GatedConnection::new), work,
+                this::release, (conn, error) -> endEarly(conn), this::endEarly);
+    }
+
+    private Mono<Void> release(GatedConnection conn) {
+        return dialect.release(conn.delegate());
+    }
+
+    /**
+     * Ends an attempt that failed or was cancelled: shuts its gate, so that a request the attempt is
+     * sending at this moment goes out before the {@code ROLLBACK} and none goes out after it, then
+     * rolls back and releases the connection.
+     */
+    private Mono<Void> endEarly(GatedConnection conn) {
+        return Mono.defer(() -> {
+            conn.shut();
+            return rollbackAndRelease(conn.delegate());
+        });
+    }
+
+    private Mono<Void> rollbackAndRelease(Connection conn) {
+        return Mono.from(conn.rollbackTransaction())
+                .onErrorResume(e -> Mono.empty())
+                .then(dialect.release(conn));
+    }
+}
