@@ -39,8 +39,13 @@ public record R2dbcUrls(String url, String user, String password) {
     public static R2dbcUrls jdbcFor(String r2dbcUrl) {
         ConnectionFactoryOptions options = parse(r2dbcUrl);
         String driver = text(options, ConnectionFactoryOptions.DRIVER);
+        String protocol = text(options, ConnectionFactoryOptions.PROTOCOL);
         if ("pool".equals(driver)) {
-            driver = text(options, ConnectionFactoryOptions.PROTOCOL);
+            // r2dbc:pool:postgresql:failover://... : the driver, then its own protocol, if any
+            String inner = protocol == null ? "" : protocol;
+            int colon = inner.indexOf(':');
+            driver = colon < 0 ? inner : inner.substring(0, colon);
+            protocol = colon < 0 ? null : inner.substring(colon + 1);
         }
         String user = text(options, ConnectionFactoryOptions.USER);
         Object password = options.getValue(ConnectionFactoryOptions.PASSWORD);
@@ -51,6 +56,11 @@ public record R2dbcUrls(String url, String user, String password) {
             Object port = options.getValue(ConnectionFactoryOptions.PORT);
             String jdbc = "jdbc:postgresql://" + (host == null ? "localhost" : host)
                     + (port == null ? "" : ":" + port) + "/" + (database == null ? "" : database);
+            // Several hosts (r2dbc:postgresql:failover://h1:5432,h2:5432/db): pgJDBC takes the same
+            // host list, and migrations write, so they go to whichever host is the primary.
+            if ("failover".equals(protocol) || (host != null && host.contains(","))) {
+                jdbc += "?targetServerType=primary";
+            }
             return new R2dbcUrls(jdbc, user, password == null ? null : password.toString());
         }
         if (normalized.equals("mariadb") || normalized.equals("mysql")) {
@@ -61,7 +71,6 @@ public record R2dbcUrls(String url, String user, String password) {
             return new R2dbcUrls(jdbc, user, password == null ? null : password.toString());
         }
         if (normalized.equals("h2")) {
-            String protocol = text(options, ConnectionFactoryOptions.PROTOCOL);
             if (database == null || protocol == null) {
                 throw new InvalidConfigurationException("cannot derive a JDBC URL from '" + redact(r2dbcUrl)
                         + "': expected r2dbc:h2:mem:///name or r2dbc:h2:file:///path");
