@@ -16,6 +16,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 
 /**
@@ -157,12 +158,27 @@ final class ReplicatedPostgres implements AutoCloseable {
         all.add(postmaster);
         postmaster.descendants().forEach(all::add);
         all.forEach(ProcessHandle::destroyForcibly);
+        // Polled: onExit() of a process that is not our child polls with growing pauses (seconds),
+        // and a killed process stays a zombie until someone reaps it; a zombie has run its last.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         for (ProcessHandle process : all) {
-            try {
-                process.onExit().get(30, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                throw new IllegalStateException("process " + process.pid() + " survived SIGKILL", e);
+            while (!exited(process.pid())) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("process " + process.pid() + " survived SIGKILL for 30 s");
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
             }
+        }
+    }
+
+    /** Whether a process is gone or a zombie (Linux: its state in {@code /proc/<pid>/stat}). */
+    private static boolean exited(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", String.valueOf(pid), "stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state == 'Z' || state == 'X';
+        } catch (IOException | RuntimeException e) {
+            return !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
         }
     }
 
@@ -267,9 +283,14 @@ final class ReplicatedPostgres implements AutoCloseable {
         awaitStreaming();
     }
 
+    /**
+     * Starts a node, its socket in its own data directory: a SIGKILLed postmaster leaves its socket
+     * lock file behind, naming a pid that may not be reaped yet, which would stop a new server on
+     * the same port from starting in the same socket directory.
+     */
     private void startNode(int node) {
         pgCommand("pg_ctl", "-D", data[node].toString(), "-l", base.resolve("node" + node + ".log").toString(), "-w",
-                "-t", "60", "-o", "-p " + ports[node] + " -k " + base, "start");
+                "-t", "60", "-o", "-p " + ports[node] + " -k " + data[node], "start");
     }
 
     /** Waits until the primary streams to a standby (in synchronous mode: a synchronous one). */
