@@ -143,13 +143,13 @@ class FailoverTest {
             exec(cluster, "INSERT INTO \"" + schema + "\".counter SELECT g, 0 FROM generate_series(0, " + (WORKFLOWS - 1) + ") g");
             cluster.awaitStandbyCaughtUp();
 
-            Load load = new Load(ds, schema, prefix, steps);
+            Load load = new Load(ds, schema, prefix, steps, kills);
             List<Kill> done = new ArrayList<>();
             long start = System.nanoTime();
             CompletableFuture<Void> killer = CompletableFuture.runAsync(() -> {
                 for (int k = 1; k <= kills; k++) {
                     load.awaitCommitted((long) k * WORKFLOWS * steps / (kills + 1));
-                    done.add(load.failover(cluster));
+                    done.add(load.failover(cluster, k));
                 }
             }, executor);
             List<CompletableFuture<List<String>>> runs = new ArrayList<>();
@@ -260,16 +260,39 @@ class FailoverTest {
         final AtomicLong committed = new AtomicLong();
         volatile long promotedAt;
         final AtomicLong firstCommitAfterPromotion = new AtomicLong();
+        /**
+         * Kill {@code k} comes when {@code k/(kills+1)} of all steps have committed. A workflow
+         * that runs ahead waits before step {@code k·steps/(kills+1) + steps/10} until kill {@code k}
+         * has begun (between steps, holding no connection): so no workflow finishes before the
+         * last kill, however fast the workflows are next to a failover and a re-seeding.
+         */
+        final int[] gates;
+        volatile int killsStarted;
 
-        Load(AsyncDatasource ds, String schema, String prefix, int steps) {
+        Load(AsyncDatasource ds, String schema, String prefix, int steps, int kills) {
             this.ds = ds;
             this.schema = schema;
             this.prefix = prefix;
             this.steps = steps;
+            this.gates = new int[kills];
+            for (int k = 1; k <= kills; k++) {
+                gates[k - 1] = k * steps / (kills + 1) + steps / 10;
+            }
+        }
+
+        /** Completes when the kills a workflow must wait for before step {@code i} are done. */
+        private Mono<Void> gate(int i) {
+            int needed = 0;
+            while (needed < gates.length && i >= gates[needed]) {
+                needed++;
+            }
+            int kills = needed;
+            return killsStarted >= kills ? Mono.empty()
+                    : Flux.interval(Duration.ofMillis(5)).filter(tick -> killsStarted >= kills).next().then();
         }
 
         Mono<List<String>> workflow(int w) {
-            return Workflow.run(prefix + w, Flux.range(0, steps).concatMap(i -> step(w, i)).collectList());
+            return Workflow.run(prefix + w, Flux.range(0, steps).concatMap(i -> gate(i).then(step(w, i))).collectList());
         }
 
         private Mono<String> step(int w, int i) {
@@ -321,10 +344,11 @@ class FailoverTest {
          * Kills the primary, promotes the standby, seeds a new standby; times each part. Recovery
          * is the time from the kill to the first step committed after the promotion.
          */
-        Kill failover(ReplicatedPostgres cluster) {
+        Kill failover(ReplicatedPostgres cluster, int k) {
             long killAt = System.nanoTime();
             firstCommitAfterPromotion.set(0);
             promotedAt = 0;
+            killsStarted = k;
             cluster.killPrimary();
             long killed = System.nanoTime();
             // A failover manager promotes only once it has seen the primary fail for a while.

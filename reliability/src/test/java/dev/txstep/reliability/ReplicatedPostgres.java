@@ -58,6 +58,8 @@ final class ReplicatedPostgres implements AutoCloseable {
     private final boolean asPostgresUser;
     private final int[] ports = new int[2];
     private final Path[] data = new Path[2];
+    /** Whether each node's server runs (a killed one left its postmaster.pid behind). */
+    private final boolean[] running = new boolean[2];
     private final Thread shutdownHook = new Thread(this::stopAndDelete, "r8-postgres-cleanup");
     private int primary;
     private int generation;
@@ -158,6 +160,7 @@ final class ReplicatedPostgres implements AutoCloseable {
         all.add(postmaster);
         postmaster.descendants().forEach(all::add);
         all.forEach(ProcessHandle::destroyForcibly);
+        running[primary] = false;
         // Polled: onExit() of a process that is not our child polls with growing pauses (seconds),
         // and a killed process stays a zombie until someone reaps it; a zombie has run its last.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -291,6 +294,7 @@ final class ReplicatedPostgres implements AutoCloseable {
     private void startNode(int node) {
         pgCommand("pg_ctl", "-D", data[node].toString(), "-l", base.resolve("node" + node + ".log").toString(), "-w",
                 "-t", "60", "-o", "-p " + ports[node] + " -k " + data[node], "start");
+        running[node] = true;
     }
 
     /** Waits until the primary streams to a standby (in synchronous mode: a synchronous one). */
@@ -336,8 +340,9 @@ final class ReplicatedPostgres implements AutoCloseable {
         if (!Files.exists(base)) {
             return;
         }
-        for (Path dir : data) {
-            if (dir != null && Files.exists(dir.resolve("postmaster.pid"))) {
+        for (int node = 0; node < 2; node++) {
+            Path dir = data[node];
+            if (dir != null && running[node] && Files.exists(dir.resolve("postmaster.pid"))) {
                 try {
                     pgCommand("pg_ctl", "-D", dir.toString(), "-m", "immediate", "-w", "-t", "60", "stop");
                 } catch (RuntimeException e) {
