@@ -122,6 +122,20 @@ class FailoverTest {
         int steps = Scale.pick(150, 500);
         int kills = Scale.pick(1, 3);
         ReplicatedPostgres cluster = cluster(variant.replication);
+        boolean passed = false;
+        try {
+            run(variant, cluster, steps, kills);
+            passed = true;
+        } finally {
+            if (!passed) {
+                // A failed run may leave the cluster without a primary or a standby: the next variant gets a new one.
+                CLUSTERS.remove(variant.replication);
+                cluster.close();
+            }
+        }
+    }
+
+    private void run(Variant variant, ReplicatedPostgres cluster, int steps, int kills) throws Exception {
         String schema = "r8_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
         String prefix = "r8-" + schema + "-";
         AtomicInteger retries = new AtomicInteger();

@@ -250,7 +250,7 @@ final class ReplicatedPostgres implements AutoCloseable {
     // ---- nodes ----
 
     private void initPrimary() {
-        ports[0] = DatabaseRestartPostgres.freePort();
+        ports[0] = freePortBelowEphemeralRange();
         data[0] = nextDataDirectory();
         pgCommand("initdb", "-D", data[0].toString(), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync");
         // In postgresql.conf, so that every base backup (and so every later node) has it too. fsync
@@ -271,7 +271,7 @@ final class ReplicatedPostgres implements AutoCloseable {
     /** A base backup of the primary into node {@code node}'s new directory, started as a standby. */
     private void seedStandby(int node) {
         if (ports[node] == 0) {
-            ports[node] = DatabaseRestartPostgres.freePort();
+            ports[node] = freePortBelowEphemeralRange();
         }
         Path dir;
         int from;
@@ -292,9 +292,39 @@ final class ReplicatedPostgres implements AutoCloseable {
      * the same port from starting in the same socket directory.
      */
     private void startNode(int node) {
-        pgCommand("pg_ctl", "-D", data[node].toString(), "-l", base.resolve("node" + node + ".log").toString(), "-w",
-                "-t", "60", "-o", "-p " + ports[node] + " -k " + data[node], "start");
+        Path log = base.resolve("node" + node + ".log");
+        try {
+            pgCommand("pg_ctl", "-D", data[node].toString(), "-l", log.toString(), "-w",
+                    "-t", "60", "-o", "-p " + ports[node] + " -k " + data[node], "start");
+        } catch (IllegalStateException e) {
+            String tail;
+            try {
+                List<String> lines = Files.readAllLines(log);
+                tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 10), lines.size()));
+            } catch (IOException io) {
+                tail = "(no server log: " + io + ")";
+            }
+            throw new IllegalStateException(e.getMessage() + "\nserver log:\n" + tail, e);
+        }
         running[node] = true;
+    }
+
+    /**
+     * A port that is free now, below the ephemeral range: a node is started again on its port
+     * after a kill, and an ephemeral port could meanwhile be taken by any process's outgoing
+     * connection.
+     */
+    private static int freePortBelowEphemeralRange() {
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int port = 20000 + random.nextInt(12000);
+            try (java.net.ServerSocket socket = new java.net.ServerSocket(port, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+                return port;
+            } catch (IOException taken) {
+                // try another
+            }
+        }
+        return DatabaseRestartPostgres.freePort();
     }
 
     /** Waits until the primary streams to a standby (in synchronous mode: a synchronous one). */
