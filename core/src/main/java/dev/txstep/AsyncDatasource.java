@@ -49,13 +49,15 @@ public final class AsyncDatasource {
     private final OutputStore store;
     private final ConnectionFactory connectionFactory;
     private final ConnectionPool ownedPool;
+    private final ConnectionPool ownedReplicaPool;
     private final Config config;
 
     private AsyncDatasource(Config config, ConnectionFactory connectionFactory, ConnectionPool ownedPool,
-            OutputStore store, StepEngine engine) {
+            ConnectionPool ownedReplicaPool, OutputStore store, StepEngine engine) {
         this.config = config;
         this.connectionFactory = connectionFactory;
         this.ownedPool = ownedPool;
+        this.ownedReplicaPool = ownedReplicaPool;
         this.store = store;
         this.engine = engine;
     }
@@ -94,36 +96,17 @@ public final class AsyncDatasource {
     private static AsyncDatasource open(Config config) {
         ConnectionFactory factory = config.connectionFactory;
         ConnectionPool ownedPool = null;
+        ConnectionPool ownedReplicaPool = null;
         if (factory == null) {
-            ConnectionFactoryOptions options = R2dbcUrls.parse(config.url);
-            ConnectionFactory driverFactory;
-            try {
-                driverFactory = ConnectionFactories.find(options);
-            } catch (RuntimeException e) {
-                throw new InvalidConfigurationException("cannot use R2DBC URL '" + R2dbcUrls.redact(config.url) + "': "
-                        + e.getMessage(), e);
-            }
-            if (driverFactory == null) {
-                throw new InvalidConfigurationException("no R2DBC driver on the class path accepts '"
-                        + R2dbcUrls.redact(config.url) + "' (driver '" + options.getValue(ConnectionFactoryOptions.DRIVER)
-                        + "'): add the driver's artifact, e.g. org.postgresql:r2dbc-postgresql or io.r2dbc:r2dbc-h2");
-            }
-            if (driverFactory instanceof ConnectionPool pool) {
-                ownedPool = pool; // an r2dbc:pool: URL configures its own pool
-            } else {
-                ConnectionPoolConfiguration.Builder pool = ConnectionPoolConfiguration.builder(driverFactory)
-                        .name("txstep")
-                        .initialSize(config.initialPoolSize)
-                        .maxSize(config.maxPoolSize)
-                        .maxIdleTime(config.maxIdleTime);
-                if (config.acquireTimeout != null) {
-                    pool.maxAcquireTime(config.acquireTimeout);
-                }
-                ownedPool = new ConnectionPool(pool.build());
-            }
+            ownedPool = pool(config, config.url, "txstep");
             factory = ownedPool;
         }
         try {
+            ConnectionFactory replica = config.replicaConnectionFactory;
+            if (config.replicaUrl != null) {
+                ownedReplicaPool = pool(config, config.replicaUrl, "txstep-replica");
+                replica = ownedReplicaPool;
+            }
             Dialect dialect = Dialects.of(factory);
             if (config.migrate) {
                 if (config.jdbcDataSource != null) {
@@ -138,17 +121,49 @@ public final class AsyncDatasource {
                 }
             }
             OutputStore store = new OutputStore(factory, dialect, config.schema);
-            StepEngine engine = new StepEngine(factory, dialect, store, config.serializer, config.retryPolicy,
-                    config.observer);
-            AsyncDatasource datasource = new AsyncDatasource(config, factory, ownedPool, store, engine);
+            StepEngine engine = new StepEngine(factory, replica == null ? factory : replica, dialect, store,
+                    config.serializer, config.retryPolicy, config.observer);
+            AsyncDatasource datasource = new AsyncDatasource(config, factory, ownedPool, ownedReplicaPool, store, engine);
             config.observer.datasourceCreated(datasource);
             return datasource;
         } catch (RuntimeException e) {
             if (ownedPool != null) {
                 ownedPool.dispose();
             }
+            if (ownedReplicaPool != null) {
+                ownedReplicaPool.dispose();
+            }
             throw e;
         }
+    }
+
+    /** An r2dbc-pool pool over a URL with the configuration's pool settings (or the pool an r2dbc:pool: URL configures). */
+    private static ConnectionPool pool(Config config, String url, String name) {
+        ConnectionFactoryOptions options = R2dbcUrls.parse(url);
+        ConnectionFactory driverFactory;
+        try {
+            driverFactory = ConnectionFactories.find(options);
+        } catch (RuntimeException e) {
+            throw new InvalidConfigurationException("cannot use R2DBC URL '" + R2dbcUrls.redact(url) + "': "
+                    + e.getMessage(), e);
+        }
+        if (driverFactory == null) {
+            throw new InvalidConfigurationException("no R2DBC driver on the class path accepts '"
+                    + R2dbcUrls.redact(url) + "' (driver '" + options.getValue(ConnectionFactoryOptions.DRIVER)
+                    + "'): add the driver's artifact, e.g. org.postgresql:r2dbc-postgresql or io.r2dbc:r2dbc-h2");
+        }
+        if (driverFactory instanceof ConnectionPool pool) {
+            return pool; // an r2dbc:pool: URL configures its own pool
+        }
+        ConnectionPoolConfiguration.Builder pool = ConnectionPoolConfiguration.builder(driverFactory)
+                .name(name)
+                .initialSize(config.initialPoolSize)
+                .maxSize(config.maxPoolSize)
+                .maxIdleTime(config.maxIdleTime);
+        if (config.acquireTimeout != null) {
+            pool.maxAcquireTime(config.acquireTimeout);
+        }
+        return new ConnectionPool(pool.build());
     }
 
     /**
@@ -333,7 +348,8 @@ public final class AsyncDatasource {
      */
     public Mono<Void> close() {
         return Mono.defer(() -> engine.close()
-                .then(ownedPool == null ? Mono.empty() : ownedPool.disposeLater()));
+                .then(ownedPool == null ? Mono.empty() : ownedPool.disposeLater())
+                .then(ownedReplicaPool == null ? Mono.empty() : ownedReplicaPool.disposeLater()));
     }
 
     /** The engine, for the blocking facade. */
@@ -374,6 +390,8 @@ public final class AsyncDatasource {
         private final Duration acquireTimeout;
         private final Duration maxIdleTime;
         private final StepObserver observer;
+        private final String replicaUrl;
+        private final ConnectionFactory replicaConnectionFactory;
 
         private Config(Builder b) {
             this.url = b.url;
@@ -391,6 +409,8 @@ public final class AsyncDatasource {
             this.acquireTimeout = b.acquireTimeout;
             this.maxIdleTime = b.maxIdleTime;
             this.observer = b.observer;
+            this.replicaUrl = b.replicaUrl;
+            this.replicaConnectionFactory = b.replicaConnectionFactory;
         }
 
         /**
@@ -423,8 +443,50 @@ public final class AsyncDatasource {
             private Duration acquireTimeout = Duration.ofSeconds(30);
             private Duration maxIdleTime = Duration.ofMinutes(30);
             private StepObserver observer = StepObserver.NONE;
+            private String replicaUrl;
+            private ConnectionFactory replicaConnectionFactory;
 
             private Builder() {
+            }
+
+            /**
+             * The R2DBC URL of a read replica (a streaming standby) for read-only steps
+             * ({@link DatasourceOptions#asReadOnly()}): they run there, in a pool the datasource
+             * builds with the same pool settings and closes. Recorded steps, and every read of the
+             * output table, stay on {@link #url}'s database. A replica may lag behind the primary:
+             * a read-only step may not yet see what a step committed just before it. Optional.
+             *
+             * @param r2dbcUrl e.g. {@code r2dbc:postgresql://app@replica:5432/app}
+             * @return this builder
+             * @throws InvalidConfigurationException if the URL is blank or malformed
+             */
+            public Builder replicaUrl(String r2dbcUrl) {
+                if (r2dbcUrl == null || r2dbcUrl.isBlank()) {
+                    throw new InvalidConfigurationException("replicaUrl must not be blank");
+                }
+                try {
+                    R2dbcUrls.parse(r2dbcUrl);
+                } catch (InvalidConfigurationException e) {
+                    throw new InvalidConfigurationException("replicaUrl: " + e.getMessage(), e);
+                }
+                this.replicaUrl = r2dbcUrl.trim();
+                return this;
+            }
+
+            /**
+             * A connection factory for a read replica, used as it is (not closed) for read-only
+             * steps; see {@link #replicaUrl}. Optional.
+             *
+             * @param factory the replica's factory, not null
+             * @return this builder
+             * @throws InvalidConfigurationException if null
+             */
+            public Builder replicaConnectionFactory(ConnectionFactory factory) {
+                if (factory == null) {
+                    throw new InvalidConfigurationException("replicaConnectionFactory must not be null");
+                }
+                this.replicaConnectionFactory = factory;
+                return this;
             }
 
             /**
@@ -670,6 +732,14 @@ public final class AsyncDatasource {
             public Config build() {
                 if ((url == null) == (connectionFactory == null)) {
                     throw new InvalidConfigurationException("set exactly one of url(...) and connectionFactory(...)");
+                }
+                if (replicaUrl != null && replicaConnectionFactory != null) {
+                    throw new InvalidConfigurationException(
+                            "set at most one of replicaUrl(...) and replicaConnectionFactory(...)");
+                }
+                if (replicaUrl != null && !ConnectionFactories.supports(R2dbcUrls.parse(replicaUrl))) {
+                    throw new InvalidConfigurationException("replicaUrl: no R2DBC driver on the class path accepts '"
+                            + R2dbcUrls.redact(replicaUrl) + "'");
                 }
                 if (initialPoolSize > maxPoolSize) {
                     throw new InvalidConfigurationException("initialPoolSize (" + initialPoolSize

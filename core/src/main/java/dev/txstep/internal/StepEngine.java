@@ -55,6 +55,8 @@ public final class StepEngine {
     private static final Logger LOG = LoggerFactory.getLogger(StepEngine.class);
 
     private final ConnectionFactory connections;
+    /** Where read-only steps run: a replica's pool, or {@link #connections}. */
+    private final ConnectionFactory readOnlyConnections;
     private final Dialect dialect;
     private final OutputStore store;
     private final Serializer serializer;
@@ -74,7 +76,22 @@ public final class StepEngine {
      */
     public StepEngine(ConnectionFactory connections, Dialect dialect, OutputStore store, Serializer serializer,
             RetryPolicy retryPolicy, StepObserver observer) {
+        this(connections, connections, dialect, store, serializer, retryPolicy, observer);
+    }
+
+    /**
+     * @param connections         the pool steps take connections from
+     * @param readOnlyConnections the pool read-only steps take connections from (a replica's)
+     * @param dialect             the database's dialect
+     * @param store               the output table
+     * @param serializer          turns outputs into text
+     * @param retryPolicy         how transient failures are retried
+     * @param observer            hears how steps end and when they are retried
+     */
+    public StepEngine(ConnectionFactory connections, ConnectionFactory readOnlyConnections, Dialect dialect,
+            OutputStore store, Serializer serializer, RetryPolicy retryPolicy, StepObserver observer) {
         this.connections = connections;
+        this.readOnlyConnections = readOnlyConnections;
         this.dialect = dialect;
         this.store = store;
         this.serializer = serializer;
@@ -238,7 +255,9 @@ public final class StepEngine {
 
     /** One attempt of an unrecorded step (outside a workflow, or read-only): begin, run, commit. */
     private <R> Mono<StepResult> plainAttempt(StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
-        return Mono.usingWhen(gatedConnection(),
+        // The one routing point: read-only steps (which record nothing and never read the output
+        // table) run on the replica when one is configured.
+        return Mono.usingWhen(gatedConnection(spec.readOnly() ? readOnlyConnections : connections),
                         conn -> dialect.begin(conn, spec.level(), spec.readOnly())
                                 .then(transact(conn, null, spec, fn))
                                 .flatMap(value -> Mono.from(conn.commitTransaction())
@@ -455,7 +474,11 @@ public final class StepEngine {
 
     /** A pooled connection for one attempt of a step, behind its gate (see {@link GatedConnection}). */
     private Mono<GatedConnection> gatedConnection() {
-        return Mono.from(connections.create()).map(GatedConnection::new);
+        return gatedConnection(connections);
+    }
+
+    private static Mono<GatedConnection> gatedConnection(ConnectionFactory factory) {
+        return Mono.from(factory.create()).map(GatedConnection::new);
     }
 
     private Mono<Void> release(GatedConnection conn) {
