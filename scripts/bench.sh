@@ -7,6 +7,10 @@
 #   scripts/bench.sh                 # the full grid (about 45 minutes)
 #   scripts/bench.sh --quick         # c=16 only, 2 rounds of 2 s
 #   scripts/bench.sh --mode memory   # one workflow streaming 1 000 000 steps
+#   scripts/bench.sh --mode instances [--concurrency 16] [--rounds 3] [--seconds 5]
+#                                    # r2dbc-baseline and txstep-first from 1, 2 and 4 JVMs at
+#                                    # once, same total concurrency (each JVM gets concurrency/N),
+#                                    # summed over the JVMs (needs jq)
 #
 # Environment: JAVA_OPTS (extra JVM options, e.g. -XX:StartFlightRecording=filename=bench.jfr),
 # BENCH_SKIP_BUILD=1 to reuse the last build.
@@ -29,7 +33,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 wants_node=1
 if [[ -n "$variants" && ",$variants," != *",dbos-ts,"* ]]; then wants_node=""; fi
-if [[ -n "$help" ]]; then wants_node=""; fi
+if [[ -n "$help" || " $* " == *" --mode instances "* ]]; then wants_node=""; fi
 
 command -v java >/dev/null || die "java not found: install a JDK 17 or later"
 command -v mvn >/dev/null || die "mvn not found: install Maven 3.8 or later"
@@ -55,6 +59,58 @@ if [[ -z "${BENCH_SKIP_BUILD:-}" ]]; then
 fi
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+harness() {
+  # shellcheck disable=SC2086 # JAVA_OPTS is a list of options
+  java -Djava.awt.headless=true -Dbench.commit="$commit" ${JAVA_OPTS:-} \
+    -cp "benchmarks/target/classes:benchmarks/target/lib/*" dev.txstep.bench.Bench "$@"
+}
+
+# --mode instances: the first-execution workload (and plain R2DBC, its baseline) from 1, 2 and 4
+# application JVMs against the same PostgreSQL, started together, at the same total concurrency;
+# each JVM runs the harness's load mode with concurrency/N operations in flight and a pool of that
+# size, measuring the baseline and txstep in turn. The table sums the JVMs' median throughputs per
+# variant and count, with txstep's ratio to the baseline, and repeats the counts in the order
+# 1 2 4 4 2 1 (whatever else runs on the machine weighs on both halves alike).
+if [[ " $* " == *" --mode instances "* ]]; then
+  command -v jq >/dev/null || die "--mode instances reads the harness's results.json with jq: apt-get install jq"
+  total=16 rounds=3 seconds=5 isolation=READ_COMMITTED
+  for ((i = 0; i < ${#args[@]}; i++)); do
+    case "${args[i]}" in
+      --concurrency) total="${args[i + 1]}" ;;
+      --rounds) rounds="${args[i + 1]}" ;;
+      --seconds) seconds="${args[i + 1]}" ;;
+      --isolation) isolation="${args[i + 1]}" ;;
+    esac
+  done
+  out="benchmarks/results/instances-$(date +%Y%m%d-%H%M%S)"
+  mkdir -p "$out"
+  echo "bench.sh: txstep-first, total concurrency $total, $isolation, $rounds rounds of $seconds s per JVM; results in $out" >&2
+  printf '| JVMs | concurrency per JVM | plain R2DBC tx/s (sum) | txstep steps/s (sum) | ratio | txstep p50 ms (worst JVM) |\n|---|---|---|---|---|---|\n' > "$out/table.md"
+  for n in 1 2 4 4 2 1; do
+    per=$((total / n))
+    (( per >= 1 )) || die "--concurrency $total is less than $n"
+    JAVA_OPTS="${JAVA_OPTS:-} -Dbench.setupOnly=true" harness --mode load --variants txstep-first \
+      --pg-host "$pg_host" --pg-port "$pg_port" > "$out/setup-n$n.log" 2>&1 || die "setting up failed (see $out/setup-n$n.log)"
+    pids=()
+    for ((k = 1; k <= n; k++)); do
+      JAVA_OPTS="${JAVA_OPTS:-} -Dbench.instance=$k" harness --mode load --variants r2dbc-baseline,txstep-first --concurrency "$per" --isolation "$isolation" \
+        --rounds "$rounds" --seconds "$seconds" --warmup 1 --pg-host "$pg_host" --pg-port "$pg_port" \
+        --out "$out/n$n-$k-$RANDOM" > "$out/n$n-$k.log" 2>&1 &
+      pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "$pid" || die "a harness JVM failed (see $out/n$n-*.log)"; done
+    files=$(find "$out" -path "$out/n$n-*" -name results.json -newer "$out/table.md")
+    base=$(jq -s '[.[].summary[] | select(.variant == "r2dbc-baseline") | .opsPerSec] | add | floor' $files)
+    sum=$(jq -s '[.[].summary[] | select(.variant == "txstep-first") | .opsPerSec] | add | floor' $files)
+    p50=$(jq -s '[.[].summary[] | select(.variant == "txstep-first") | .p50Ms] | max' $files)
+    ratio=$(jq -n "$sum / $base * 100 | floor / 100")
+    echo "| $n | $per | $base | $sum | $ratio | $p50 |" | tee -a "$out/table.md"
+    touch "$out/table.md"
+  done
+  exit 0
+fi
+
 # shellcheck disable=SC2086 # JAVA_OPTS is a list of options
 exec java -Djava.awt.headless=true -Dbench.commit="$commit" ${JAVA_OPTS:-} \
   -cp "benchmarks/target/classes:benchmarks/target/lib/*" dev.txstep.bench.Bench "$@"

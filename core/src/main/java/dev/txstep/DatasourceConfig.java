@@ -68,8 +68,52 @@ public final class DatasourceConfig {
         private Duration acquireTimeout = Duration.ofSeconds(30);
         private Duration maxIdleTime = Duration.ofMinutes(30);
         private StepObserver observer = StepObserver.NONE;
+        private String replicaUrl;
+        private ConnectionFactory replicaConnectionFactory;
 
         private Builder() {
+        }
+
+        /**
+         * The R2DBC URL of a read replica (a streaming standby) for read-only steps
+         * ({@link DatasourceOptions#asReadOnly()}): they run there, in a pool the datasource builds
+         * with the same pool settings and closes. Recorded steps, and every read of the output
+         * table, stay on {@link #url}'s database. A replica may lag behind the primary: a read-only
+         * step may not yet see what a step committed just before it. PostgreSQL refuses
+         * SERIALIZABLE (the default level) on a standby: give read-only steps READ COMMITTED or
+         * REPEATABLE READ. Optional.
+         *
+         * @param r2dbcUrl e.g. {@code r2dbc:postgresql://app@replica:5432/app}
+         * @return this builder
+         * @throws InvalidConfigurationException if the URL is blank or malformed
+         */
+        public Builder replicaUrl(String r2dbcUrl) {
+            if (r2dbcUrl == null || r2dbcUrl.isBlank()) {
+                throw new InvalidConfigurationException("replicaUrl must not be blank");
+            }
+            try {
+                R2dbcUrls.parse(r2dbcUrl);
+            } catch (InvalidConfigurationException e) {
+                throw new InvalidConfigurationException("replicaUrl: " + e.getMessage(), e);
+            }
+            this.replicaUrl = r2dbcUrl.trim();
+            return this;
+        }
+
+        /**
+         * A connection factory for a read replica, used as it is (not closed) for read-only steps;
+         * see {@link #replicaUrl}. Optional.
+         *
+         * @param factory the replica's factory, not null
+         * @return this builder
+         * @throws InvalidConfigurationException if null
+         */
+        public Builder replicaConnectionFactory(ConnectionFactory factory) {
+            if (factory == null) {
+                throw new InvalidConfigurationException("replicaConnectionFactory must not be null");
+            }
+            this.replicaConnectionFactory = factory;
+            return this;
         }
 
         /**
@@ -305,12 +349,21 @@ public final class DatasourceConfig {
          *
          * @return the configuration
          * @throws InvalidConfigurationException if neither or both of url and connectionFactory are
-         *                                       set, no driver accepts the URL, the pool sizes
-         *                                       disagree, or migrations have no JDBC source
+         *                                       set (or both replica settings), no driver accepts a
+         *                                       URL, the pool sizes disagree, or migrations have no
+         *                                       JDBC source
          */
         public DatasourceConfig build() {
             if ((url == null) == (connectionFactory == null)) {
                 throw new InvalidConfigurationException("set exactly one of url(...) and connectionFactory(...)");
+            }
+            if (replicaUrl != null && replicaConnectionFactory != null) {
+                throw new InvalidConfigurationException(
+                        "set at most one of replicaUrl(...) and replicaConnectionFactory(...)");
+            }
+            if (replicaUrl != null && !ConnectionFactories.supports(R2dbcUrls.parse(replicaUrl))) {
+                throw new InvalidConfigurationException("replicaUrl: no R2DBC driver on the class path accepts '"
+                        + R2dbcUrls.redact(replicaUrl) + "'");
             }
             if (initialPoolSize > maxPoolSize) {
                 throw new InvalidConfigurationException("initialPoolSize (" + initialPoolSize
@@ -330,7 +383,7 @@ public final class DatasourceConfig {
             }
             return new DatasourceConfig(new DatasourceSettings(url, connectionFactory, jdbcUrl, jdbcUser, jdbcPassword,
                     jdbcDataSource, migrate, schema, serializer, retryPolicy, initialPoolSize, maxPoolSize,
-                    acquireTimeout, maxIdleTime, observer));
+                    acquireTimeout, maxIdleTime, observer, replicaUrl, replicaConnectionFactory));
         }
     }
 }

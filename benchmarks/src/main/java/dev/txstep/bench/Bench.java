@@ -31,6 +31,10 @@ public final class Bench {
             return;
         }
         String runId = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        if (System.getProperty("bench.instance") != null) {
+            // JVMs started in the same second must not share workflow ids.
+            runId += "-i" + System.getProperty("bench.instance");
+        }
         Path out = options.outputDirectory().resolve(runId);
         try {
             if (options.mode().equals("memory")) {

@@ -30,8 +30,16 @@ final class LoadBenchmark {
     void run(Path out) throws Exception {
         Postgres postgres = options.postgres();
         BenchDatabase database = new BenchDatabase(postgres);
-        database.create();
+        // scripts/bench.sh --mode instances: one JVM prepares the database (bench.setupOnly), then
+        // several measure against it at once (bench.instance), none dropping what the others use.
+        boolean instance = System.getProperty("bench.instance") != null;
+        if (!instance) {
+            database.create();
+        }
         TxStepDatasources.install(postgres);
+        if (Boolean.getBoolean("bench.setupOnly")) {
+            return;
+        }
         List<Variant> variants = variants(postgres);
         try {
             Map<String, String> environment = Environment.describe(database,
@@ -46,7 +54,7 @@ final class LoadBenchmark {
             for (Variant variant : variants) {
                 variant.close();
             }
-            if (!options.keep()) {
+            if (!options.keep() && !instance) {
                 database.drop();
             }
         }

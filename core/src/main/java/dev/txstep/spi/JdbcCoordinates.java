@@ -31,21 +31,32 @@ public record JdbcCoordinates(String url, String user, String password) {
     public static JdbcCoordinates derivedFrom(String r2dbcUrl) {
         ConnectionFactoryOptions options = R2dbcUrls.parse(r2dbcUrl);
         String driver = text(options, ConnectionFactoryOptions.DRIVER);
+        String protocol = text(options, ConnectionFactoryOptions.PROTOCOL);
         if ("pool".equals(driver)) {
-            driver = text(options, ConnectionFactoryOptions.PROTOCOL);
+            // r2dbc:pool:postgresql:failover://... : the driver, then its own protocol, if any
+            String inner = protocol == null ? "" : protocol;
+            int colon = inner.indexOf(':');
+            driver = colon < 0 ? inner : inner.substring(0, colon);
+            protocol = colon < 0 ? null : inner.substring(colon + 1);
         }
         String user = text(options, ConnectionFactoryOptions.USER);
         String password = text(options, ConnectionFactoryOptions.PASSWORD);
         String database = text(options, ConnectionFactoryOptions.DATABASE);
         String normalized = driver == null ? "" : driver.toLowerCase(Locale.ROOT);
         if (normalized.equals("postgresql") || normalized.equals("postgres")) {
-            return new JdbcCoordinates(serverUrl("jdbc:postgresql://", options, database), user, password);
+            String jdbc = serverUrl("jdbc:postgresql://", options, database);
+            // Several hosts (r2dbc:postgresql:failover://h1:5432,h2:5432/db): pgJDBC takes the same
+            // host list, and migrations write, so they go to whichever host is the primary.
+            String host = text(options, ConnectionFactoryOptions.HOST);
+            if ("failover".equals(protocol) || (host != null && host.contains(","))) {
+                jdbc += "?targetServerType=primary";
+            }
+            return new JdbcCoordinates(jdbc, user, password);
         }
         if (normalized.equals("mariadb") || normalized.equals("mysql")) {
             return new JdbcCoordinates(serverUrl("jdbc:mariadb://", options, database), user, password);
         }
         if (normalized.equals("h2")) {
-            String protocol = text(options, ConnectionFactoryOptions.PROTOCOL);
             if (database == null || protocol == null) {
                 throw new InvalidConfigurationException("cannot derive a JDBC URL from '" + redact(r2dbcUrl)
                         + "': expected r2dbc:h2:mem:///name or r2dbc:h2:file:///path");

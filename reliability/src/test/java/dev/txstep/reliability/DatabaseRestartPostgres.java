@@ -185,7 +185,7 @@ final class DatabaseRestartPostgres implements AutoCloseable {
     }
 
     /** Runs a command to its end; its output goes to {@code log}, or nowhere if null. */
-    private static void run(List<String> command, Path log) {
+    static void run(List<String> command, Path log) {
         try {
             Process process = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(log == null ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.appendTo(log.toFile()))
@@ -216,7 +216,7 @@ final class DatabaseRestartPostgres implements AutoCloseable {
     }
 
     /** The directory of PostgreSQL's server programs, or null if this machine has none. */
-    private static Path serverBinaries() {
+    static Path serverBinaries() {
         try {
             Process process = new ProcessBuilder("pg_config", "--bindir").redirectErrorStream(true).start();
             String out = new String(process.getInputStream().readAllBytes()).trim();
@@ -269,7 +269,7 @@ final class DatabaseRestartPostgres implements AutoCloseable {
         }
     }
 
-    private static int freePort() {
+    static int freePort() {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
             return socket.getLocalPort();
         } catch (IOException e) {

@@ -39,6 +39,9 @@ final class DatasourceConfigs {
                 .observer(observer)
                 .migrate(properties.migrate());
         PropertyErrors.set("txstep.schema", properties.schema(), builder::schema);
+        if (properties.replicaUrl() != null) {
+            PropertyErrors.set("txstep.replica-url", properties.replicaUrl(), builder::replicaUrl);
+        }
         builder.retryPolicy(retryPolicy(properties.retry()));
         if (properties.migrate()) {
             migrationSource(properties, r2dbc, builder);

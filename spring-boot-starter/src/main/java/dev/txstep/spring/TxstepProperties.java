@@ -24,6 +24,8 @@ import org.springframework.util.unit.DataSize;
  *                       then to the user in spring.r2dbc.url.
  * @param jdbcPassword   Password of the migration's JDBC connection. Defaults to
  *                       spring.r2dbc.password, then to the password in spring.r2dbc.url.
+ * @param replicaUrl     R2DBC URL of a read replica (a streaming standby): read-only steps run
+ *                       there; recorded steps never do. A replica may lag behind the primary.
  * @param startupTimeout How long start-up waits for the datasource, the migration included, before
  *                       failing.
  * @param retry          How steps are retried after transient failures.
@@ -36,6 +38,7 @@ public record TxstepProperties(
         String jdbcUrl,
         String jdbcUsername,
         String jdbcPassword,
+        String replicaUrl,
         @DefaultValue("60s") Duration startupTimeout,
         @DefaultValue Retry retry,
         @DefaultValue Web web) {

@@ -23,11 +23,13 @@ import reactor.core.publisher.Mono;
  * @param connections the connection factory steps take connections from: the pool built here, or
  *                    the caller's factory
  * @param ownedPool   the pool built here, disposed by {@link #close()}; null for a caller's factory
+ * @param ownedReplicaPool the read replica's pool built here, disposed by {@link #close()}; null
+ *                    without a replica URL
  * @param store       the output store: the statements on {@code datasource_outputs}
  * @param engine      the step engine
  */
-public record DatasourceAssembly(ConnectionFactory connections, ConnectionPool ownedPool, OutputStore store,
-        StepEngine engine) {
+public record DatasourceAssembly(ConnectionFactory connections, ConnectionPool ownedPool,
+        ConnectionPool ownedReplicaPool, OutputStore store, StepEngine engine) {
 
     /**
      * Builds the pool (unless the settings bring a connection factory), chooses the dialect,
@@ -41,45 +43,54 @@ public record DatasourceAssembly(ConnectionFactory connections, ConnectionPool o
      * @throws dev.txstep.DatasourceException if the migration fails; a pool built here is disposed
      */
     public static DatasourceAssembly assemble(DatasourceSettings settings) {
-        ConnectionPool ownedPool = settings.connectionFactory() == null ? pool(settings) : null;
+        ConnectionPool ownedPool = settings.connectionFactory() == null ? pool(settings, settings.url(), "txstep") : null;
         ConnectionFactory connections = ownedPool != null ? ownedPool : settings.connectionFactory();
+        ConnectionPool ownedReplicaPool = null;
         try {
+            if (settings.replicaUrl() != null) {
+                ownedReplicaPool = pool(settings, settings.replicaUrl(), "txstep-replica");
+            }
+            ConnectionFactory readOnly = ownedReplicaPool != null ? ownedReplicaPool
+                    : settings.replicaConnectionFactory() != null ? settings.replicaConnectionFactory() : connections;
             Dialect dialect = Dialects.of(connections);
             if (settings.migrate()) {
                 migrate(settings, dialect);
             }
             OutputStore store = new OutputStore(connections, dialect, settings.schema());
-            StepEngine engine = new StepEngine(connections, dialect, store, settings.serializer(),
+            StepEngine engine = new StepEngine(connections, readOnly, dialect, store, settings.serializer(),
                     settings.retryPolicy(), settings.observer());
-            return new DatasourceAssembly(connections, ownedPool, store, engine);
+            return new DatasourceAssembly(connections, ownedPool, ownedReplicaPool, store, engine);
         } catch (RuntimeException e) {
             if (ownedPool != null) {
                 ownedPool.dispose();
+            }
+            if (ownedReplicaPool != null) {
+                ownedReplicaPool.dispose();
             }
             throw e;
         }
     }
 
     /** The pool a URL names: r2dbc-pool over the driver, or the pool an {@code r2dbc:pool:} URL configures. */
-    private static ConnectionPool pool(DatasourceSettings settings) {
-        ConnectionFactoryOptions options = R2dbcUrls.parse(settings.url());
+    private static ConnectionPool pool(DatasourceSettings settings, String url, String name) {
+        ConnectionFactoryOptions options = R2dbcUrls.parse(url);
         ConnectionFactory driverFactory;
         try {
             driverFactory = ConnectionFactories.find(options);
         } catch (RuntimeException e) {
-            throw new InvalidConfigurationException("cannot use R2DBC URL '" + R2dbcUrls.redact(settings.url()) + "': "
+            throw new InvalidConfigurationException("cannot use R2DBC URL '" + R2dbcUrls.redact(url) + "': "
                     + e.getMessage(), e);
         }
         if (driverFactory == null) {
             throw new InvalidConfigurationException("no R2DBC driver on the class path accepts '"
-                    + R2dbcUrls.redact(settings.url()) + "' (driver '" + options.getValue(ConnectionFactoryOptions.DRIVER)
+                    + R2dbcUrls.redact(url) + "' (driver '" + options.getValue(ConnectionFactoryOptions.DRIVER)
                     + "'): add the driver's artifact, e.g. org.postgresql:r2dbc-postgresql or io.r2dbc:r2dbc-h2");
         }
         if (driverFactory instanceof ConnectionPool pool) {
             return pool;
         }
         ConnectionPoolConfiguration.Builder pool = ConnectionPoolConfiguration.builder(driverFactory)
-                .name("txstep")
+                .name(name)
                 .initialSize(settings.initialPoolSize())
                 .maxSize(settings.maxPoolSize())
                 .maxIdleTime(settings.maxIdleTime());
@@ -104,12 +115,14 @@ public record DatasourceAssembly(ConnectionFactory connections, ConnectionPool o
     }
 
     /**
-     * Refuses new steps, waits for the running ones, then disposes the pool built here (a caller's
-     * connection factory is left open).
+     * Refuses new steps, waits for the running ones, then disposes the pools built here (a caller's
+     * connection factories are left open).
      *
      * @return on subscribe, closes; completes when running steps have finished and the pool is disposed
      */
     public Mono<Void> close() {
-        return Mono.defer(() -> engine.close().then(ownedPool == null ? Mono.empty() : ownedPool.disposeLater()));
+        return Mono.defer(() -> engine.close()
+                .then(ownedPool == null ? Mono.empty() : ownedPool.disposeLater())
+                .then(ownedReplicaPool == null ? Mono.empty() : ownedReplicaPool.disposeLater()));
     }
 }

@@ -26,9 +26,11 @@ import javax.sql.DataSource;
  * @param acquireTimeout    how long a step waits for a pooled connection, or null for no limit
  * @param maxIdleTime       how long an idle pooled connection is kept
  * @param observer          hears how steps end and when they are retried
+ * @param replicaUrl        the R2DBC URL of a read replica for read-only steps, or null
+ * @param replicaConnectionFactory a read replica's connection factory, used as is, or null
  */
 public record DatasourceSettings(String url, ConnectionFactory connectionFactory, String jdbcUrl, String jdbcUser,
         String jdbcPassword, DataSource jdbcDataSource, boolean migrate, String schema, Serializer serializer,
         RetryPolicy retryPolicy, int initialPoolSize, int maxPoolSize, Duration acquireTimeout, Duration maxIdleTime,
-        StepObserver observer) {
+        StepObserver observer, String replicaUrl, ConnectionFactory replicaConnectionFactory) {
 }

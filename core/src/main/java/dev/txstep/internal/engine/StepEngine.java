@@ -59,20 +59,23 @@ public final class StepEngine {
     private final StepReporter reporter;
     private final Retrying retrying;
     private final AttemptConnections attempts;
+    /** Where read-only steps run: a read replica's connections, or the same as {@link #attempts}. */
+    private final AttemptConnections readOnlyAttempts;
     private final Gate gate = new Gate();
     /** This engine's key for the running step's session in a Reactor context. */
     private final Object sessionKey = new Object();
 
     /**
      * @param connections the pool steps take connections from
+     * @param readOnlyConnections where read-only steps take theirs: a read replica, or {@code connections}
      * @param dialect     the database's dialect
      * @param store       the output table
      * @param serializer  turns outputs into text
      * @param retryPolicy how transient failures are retried
      * @param observer    hears how steps end and when they are retried
      */
-    public StepEngine(ConnectionFactory connections, Dialect dialect, OutputStore store, Serializer serializer,
-            RetryPolicy retryPolicy, StepObserver observer) {
+    public StepEngine(ConnectionFactory connections, ConnectionFactory readOnlyConnections, Dialect dialect,
+            OutputStore store, Serializer serializer, RetryPolicy retryPolicy, StepObserver observer) {
         this.dialect = dialect;
         this.store = store;
         this.codec = new OutputCodec(serializer);
@@ -80,6 +83,8 @@ public final class StepEngine {
         this.reporter = new StepReporter(observer);
         this.retrying = new Retrying(retryPolicy, error -> Failures.isRetryable(error, dialect));
         this.attempts = new AttemptConnections(connections, dialect);
+        this.readOnlyAttempts = readOnlyConnections == connections ? attempts
+                : new AttemptConnections(readOnlyConnections, dialect);
     }
 
     /**
@@ -204,7 +209,10 @@ public final class StepEngine {
 
     /** One attempt of an unrecorded step (outside a workflow, or read-only): begin, run, commit. */
     private <R> Mono<StepResult> plainAttempt(StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn) {
-        return attempts.use(conn -> dialect.begin(conn, spec.level(), spec.readOnly())
+        // The one place a step may leave the primary: a read-only step records nothing and reads
+        // no output row, so a replica serves it.
+        AttemptConnections where = spec.readOnly() ? readOnlyAttempts : attempts;
+        return where.use(conn -> dialect.begin(conn, spec.level(), spec.readOnly())
                         .then(FunctionCall.call(conn, null, spec, fn, sessionKey))
                         .flatMap(value -> Mono.from(conn.commitTransaction())
                                 .onErrorMap(this::leavesCommitUnknown, error -> new DatasourceException(

@@ -28,4 +28,14 @@ final class ConfigurationSnippet {
         // README end
         return ds;
     }
+
+    static DatasourceConfig multiHost() {
+        // README begin
+        DatasourceConfig config = DatasourceConfig.builder()
+                .url("r2dbc:postgresql:failover://app:secret@db1:5432,db2:5432/app?targetServerType=primary")
+                // derived: jdbc:postgresql://db1:5432,db2:5432/app?targetServerType=primary
+                .build();
+        // README end
+        return config;
+    }
 }

@@ -11,6 +11,7 @@ import dev.txstep.AsyncDatasource;
 import dev.txstep.examples.readme.ReactiveSnippet.Receipt;
 import dev.txstep.examples.readme.ReactiveSnippet.Transfer;
 import dev.txstep.reactor.IdempotencyKeyWebFilter;
+import dev.txstep.spi.JdbcCoordinates;
 import dev.txstep.testing.TestDatabases;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -84,6 +85,14 @@ class ReadmeSnippetsTest {
         } finally {
             ds.close().block(Duration.ofSeconds(30));
         }
+    }
+
+    @Test
+    void theMultiHostSnippetMigratesOnThePrimaryOfItsHosts() {
+        // Builds without connecting; the JDBC URL its migrations would use is the one it shows.
+        assertNotNull(ConfigurationSnippet.multiHost());
+        assertEquals("jdbc:postgresql://db1:5432,db2:5432/app?targetServerType=primary", JdbcCoordinates.derivedFrom(
+                "r2dbc:postgresql:failover://app:secret@db1:5432,db2:5432/app?targetServerType=primary").url());
     }
 
     @Test
