@@ -16,6 +16,7 @@ import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryOptions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.function.BiFunction;
@@ -139,7 +140,7 @@ public final class AsyncDatasource {
             }
             OutputStore store = new OutputStore(factory, dialect, config.schema);
             StepEngine engine = new StepEngine(factory, dialect, store, config.serializer, config.retryPolicy,
-                    config.observer);
+                    config.observer, config.contextContributors);
             AsyncDatasource datasource = new AsyncDatasource(config, factory, ownedPool, store, engine);
             config.observer.datasourceCreated(datasource);
             return datasource;
@@ -381,6 +382,7 @@ public final class AsyncDatasource {
         private final Duration acquireTimeout;
         private final Duration maxIdleTime;
         private final StepObserver observer;
+        private final List<StepContextContributor> contextContributors;
 
         private Config(Builder b) {
             this.url = b.url;
@@ -398,6 +400,7 @@ public final class AsyncDatasource {
             this.acquireTimeout = b.acquireTimeout;
             this.maxIdleTime = b.maxIdleTime;
             this.observer = b.observer;
+            this.contextContributors = List.copyOf(b.contextContributors);
         }
 
         /**
@@ -430,8 +433,27 @@ public final class AsyncDatasource {
             private Duration acquireTimeout = Duration.ofSeconds(30);
             private Duration maxIdleTime = Duration.ofMinutes(30);
             private StepObserver observer = StepObserver.NONE;
+            private final List<StepContextContributor> contextContributors = new ArrayList<>(2);
 
             private Builder() {
+            }
+
+            /**
+             * Adds a contributor to the Reactor context every step's function is subscribed with,
+             * given the step's connection: how an integration (the Spring Boot starter's, say) makes
+             * its data-access code run inside the step's transaction. May be called more than once;
+             * contributors apply in the order added. None by default.
+             *
+             * @param contributor the contributor, not null
+             * @return this builder
+             * @throws InvalidConfigurationException if null
+             */
+            public Builder addContextContributor(StepContextContributor contributor) {
+                if (contributor == null) {
+                    throw new InvalidConfigurationException("context contributor must not be null");
+                }
+                this.contextContributors.add(contributor);
+                return this;
             }
 
             /**

@@ -9,6 +9,7 @@ import dev.txstep.OutputSerializationException;
 import dev.txstep.RecordedStepException;
 import dev.txstep.RetryPolicy;
 import dev.txstep.Serializer;
+import dev.txstep.StepContextContributor;
 import dev.txstep.StepEvent;
 import dev.txstep.StepKey;
 import dev.txstep.StepObserver;
@@ -19,6 +20,7 @@ import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.BitSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Future;
@@ -30,6 +32,8 @@ import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
+import reactor.util.context.Context;
+import reactor.util.context.ContextView;
 
 /**
  * Runs transaction steps. In a workflow:
@@ -61,9 +65,15 @@ public final class StepEngine {
     private final Serializer serializer;
     private final Retrying retrying;
     private final StepObserver observer;
+    private final List<StepContextContributor> contributors;
     private final Gate gate = new Gate();
     /** This engine's key for the running step's session in a Reactor context. */
     private final Object sessionKey = new Object();
+    /**
+     * This engine's key for the observer of the step being run, in the context of the step's
+     * inner publishers: how an attempt's function finds it without every method passing it on.
+     */
+    private final Object stepObserverKey = new Object();
 
     /**
      * @param connections the pool steps take connections from
@@ -72,15 +82,17 @@ public final class StepEngine {
      * @param serializer  turns outputs into text
      * @param retryPolicy how transient failures are retried
      * @param observer    hears how steps end and when they are retried
+     * @param contributors add to the context of each step's function, in this order
      */
     public StepEngine(ConnectionFactory connections, Dialect dialect, OutputStore store, Serializer serializer,
-            RetryPolicy retryPolicy, StepObserver observer) {
+            RetryPolicy retryPolicy, StepObserver observer, List<StepContextContributor> contributors) {
         this.connections = connections;
         this.dialect = dialect;
         this.store = store;
         this.serializer = serializer;
         this.retrying = new Retrying(retryPolicy, error -> Failures.isRetryable(error, dialect));
         this.observer = observer;
+        this.contributors = List.copyOf(contributors);
     }
 
     /**
@@ -105,6 +117,8 @@ public final class StepEngine {
             } else {
                 outcome = plainStep(run, spec, fn);
             }
+            run.observer = started(run, ctx);
+            outcome = outcome.contextWrite(inner -> inner.put(stepObserverKey, run.observer));
             if (dialect.runsOnCallingThread()) {
                 // An embedded database blocks the subscribing thread, which in WebFlux is an event loop.
                 outcome = outcome.subscribeOn(WorkerThreads.scheduler());
@@ -124,6 +138,8 @@ public final class StepEngine {
         final long startNanos = System.nanoTime();
         StepKey key;
         int attempts = 1;
+        /** Who hears how this step goes (see {@link StepObserver#stepStarted}). */
+        StepObserver observer = StepObserver.NONE;
 
         StepRun(String name) {
             this.name = name;
@@ -135,6 +151,23 @@ public final class StepEngine {
         }
     }
 
+    /** The observer of one step, as the datasource's observer chooses it when the step starts. */
+    private StepObserver started(StepRun run, ContextView ctx) {
+        if (observer == StepObserver.NONE) {
+            return StepObserver.NONE;
+        }
+        try {
+            StepObserver stepObserver = observer.stepStarted(run.name, run.key, ctx);
+            if (stepObserver != null) {
+                return stepObserver;
+            }
+            LOG.warn("the step observer returned no observer for step '{}'; the datasource's observer hears it", run.name);
+        } catch (RuntimeException e) {
+            LOG.warn("the step observer failed; ignored", e);
+        }
+        return observer;
+    }
+
     private void report(StepRun run, StepOutcome outcome, Throwable error) {
         Duration duration = Duration.ofNanos(System.nanoTime() - run.startNanos);
         if (LOG.isDebugEnabled()) {
@@ -142,22 +175,22 @@ public final class StepEngine {
             LOG.debug("step '{}' {} {} after {} attempt(s) in {} ms{}", run.name, where, outcome, run.attempts,
                     duration.toMillis(), error == null ? "" : ": " + error.getClass().getName());
         }
-        if (observer == StepObserver.NONE) {
+        if (run.observer == StepObserver.NONE) {
             return;
         }
         try {
-            observer.stepFinished(new StepEvent(run.name, run.key, outcome, run.attempts, duration, error));
+            run.observer.stepFinished(new StepEvent(run.name, run.key, outcome, run.attempts, duration, error));
         } catch (RuntimeException e) {
             LOG.warn("the step observer failed; ignored", e);
         }
     }
 
     private void retried(StepRun run, Throwable error) {
-        if (observer == StepObserver.NONE) {
+        if (run.observer == StepObserver.NONE) {
             return;
         }
         try {
-            observer.stepRetried(run.name, Failures.sqlState(error));
+            run.observer.stepRetried(run.name, Failures.sqlState(error));
         } catch (RuntimeException e) {
             LOG.warn("the step observer failed; ignored", e);
         }
@@ -323,9 +356,30 @@ public final class StepEngine {
                     })
                     .<Optional<Object>>map(Optional::of)
                     .defaultIfEmpty(Optional.empty())
-                    .contextWrite(ctx -> key == null ? ctx.put(sessionKey, session)
-                            : ctx.put(sessionKey, session).put(WorkflowScope.RUNNING_STEP_KEY, key));
+                    .contextWrite(ctx -> functionContext(key == null ? ctx.put(sessionKey, session)
+                            : ctx.put(sessionKey, session).put(WorkflowScope.RUNNING_STEP_KEY, key), conn));
         });
+    }
+
+    /**
+     * The context the function runs with: the step's own entries, then the step observer's and the
+     * contributors'. A contributor's exception fails the attempt as the function's would (its work
+     * cannot run as the contributor meant); the observer's is logged and ignored.
+     */
+    private Context functionContext(Context ctx, Connection conn) {
+        Context result = ctx;
+        StepObserver stepObserver = ctx.getOrDefault(stepObserverKey, StepObserver.NONE);
+        if (stepObserver != StepObserver.NONE) {
+            try {
+                result = stepObserver.stepContext(result);
+            } catch (RuntimeException e) {
+                LOG.warn("the step observer failed; ignored", e);
+            }
+        }
+        for (StepContextContributor contributor : contributors) {
+            result = contributor.contribute(result, conn, connections);
+        }
+        return result;
     }
 
     /**
