@@ -3,10 +3,12 @@ package dev.txstep.spring;
 import dev.txstep.AsyncDatasource;
 import dev.txstep.InvalidConfigurationException;
 import dev.txstep.RetryPolicy;
+import dev.txstep.StepContextContributor;
 import dev.txstep.StepObserver;
 import dev.txstep.internal.R2dbcUrls;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
+import java.util.List;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.r2dbc.autoconfigure.R2dbcProperties;
 
@@ -29,14 +31,16 @@ final class DatasourceConfigs {
      *                   nor closes it)
      * @param r2dbc      the {@code spring.r2dbc.*} settings, or null when R2DBC is not Spring Boot's
      * @param observer   who hears how steps end
+     * @param contributors add to the context of each step's function, in this order
      * @throws InvalidConfigurationPropertyValueException naming the property txstep refuses
      */
     static AsyncDatasource.Config of(TxstepProperties properties, ConnectionFactory factory, R2dbcProperties r2dbc,
-            StepObserver observer) {
+            StepObserver observer, List<StepContextContributor> contributors) {
         AsyncDatasource.Config.Builder builder = AsyncDatasource.Config.builder()
                 .connectionFactory(factory)
                 .observer(observer)
                 .migrate(properties.migrate());
+        contributors.forEach(builder::addContextContributor);
         PropertyErrors.set("txstep.schema", properties.schema(), builder::schema);
         builder.retryPolicy(retryPolicy(properties.retry()));
         if (properties.migrate()) {
