@@ -7,9 +7,12 @@ import dev.txstep.observe.StepObserver;
 import dev.txstep.serialization.JacksonSerializer;
 import dev.txstep.serialization.Serializer;
 import dev.txstep.spi.JdbcCoordinates;
+import dev.txstep.spi.StepContextContributor;
 import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
@@ -70,8 +73,27 @@ public final class DatasourceConfig {
         private StepObserver observer = StepObserver.NONE;
         private String replicaUrl;
         private ConnectionFactory replicaConnectionFactory;
+        private final List<StepContextContributor> contextContributors = new ArrayList<>(2);
 
         private Builder() {
+        }
+
+        /**
+         * Adds a contributor to the Reactor context every step's function is subscribed with, given
+         * the step's connection: how an integration (the Spring Boot starter's, say) makes its
+         * data-access code run inside the step's transaction. May be called more than once;
+         * contributors apply in the order added. None by default.
+         *
+         * @param contributor the contributor, not null
+         * @return this builder
+         * @throws InvalidConfigurationException if null
+         */
+        public Builder addContextContributor(StepContextContributor contributor) {
+            if (contributor == null) {
+                throw new InvalidConfigurationException("context contributor must not be null");
+            }
+            this.contextContributors.add(contributor);
+            return this;
         }
 
         /**
@@ -383,7 +405,8 @@ public final class DatasourceConfig {
             }
             return new DatasourceConfig(new DatasourceSettings(url, connectionFactory, jdbcUrl, jdbcUser, jdbcPassword,
                     jdbcDataSource, migrate, schema, serializer, retryPolicy, initialPoolSize, maxPoolSize,
-                    acquireTimeout, maxIdleTime, observer, replicaUrl, replicaConnectionFactory));
+                    acquireTimeout, maxIdleTime, observer, replicaUrl, replicaConnectionFactory,
+                    List.copyOf(contextContributors)));
         }
     }
 }

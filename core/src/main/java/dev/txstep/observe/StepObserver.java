@@ -1,6 +1,9 @@
 package dev.txstep.observe;
 
 import dev.txstep.AsyncDatasource;
+import dev.txstep.StepKey;
+import reactor.util.context.Context;
+import reactor.util.context.ContextView;
 
 /**
  * Hears what a datasource's steps do, for metrics and tracing: give one to
@@ -24,6 +27,36 @@ public interface StepObserver {
      * @param datasource the new datasource
      */
     default void datasourceCreated(AsyncDatasource datasource) {
+    }
+
+    /**
+     * A step was subscribed; it has not taken a connection yet. Returns who hears how this one step
+     * goes: {@link #stepRetried}, {@link #stepFinished} and {@link #stepContext} are called on the
+     * returned observer, so an observer that follows steps one by one (a tracing span, say) returns
+     * a new one here. The default returns this observer.
+     *
+     * @param stepName the step's name
+     * @param key      the step's key in its workflow, or null for a step that is not recorded
+     * @param context  the Reactor context the step was subscribed with (the caller's current
+     *                 observation or span, if any, is found in it)
+     * @return the observer of this step, not null; an exception thrown or a null returned is logged
+     *         and this observer is used instead
+     */
+    default StepObserver stepStarted(String stepName, StepKey key, ContextView context) {
+        return this;
+    }
+
+    /**
+     * For the observer {@link #stepStarted} returned: adds to the Reactor context the step's
+     * function is subscribed with (the step's span, so that spans made by the function's own work
+     * are its children). Called once per attempt, like
+     * {@link dev.txstep.spi.StepContextContributor#contribute}. The default adds nothing.
+     *
+     * @param context the context the function would run with
+     * @return the context the function runs with
+     */
+    default Context stepContext(Context context) {
+        return context;
     }
 
     /**

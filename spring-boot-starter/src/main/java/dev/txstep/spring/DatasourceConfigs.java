@@ -6,8 +6,10 @@ import dev.txstep.InvalidConfigurationException;
 import dev.txstep.RetryPolicy;
 import dev.txstep.observe.StepObserver;
 import dev.txstep.spi.JdbcCoordinates;
+import dev.txstep.spi.StepContextContributor;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
+import java.util.List;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.r2dbc.autoconfigure.R2dbcProperties;
 
@@ -30,14 +32,16 @@ final class DatasourceConfigs {
      *                   nor closes it)
      * @param r2dbc      the {@code spring.r2dbc.*} settings, or null when R2DBC is not Spring Boot's
      * @param observer   who hears how steps end
+     * @param contributors add to the context of each step's function, in this order
      * @throws InvalidConfigurationPropertyValueException naming the property txstep refuses
      */
     static DatasourceConfig of(TxstepProperties properties, ConnectionFactory factory, R2dbcProperties r2dbc,
-            StepObserver observer) {
+            StepObserver observer, List<StepContextContributor> contributors) {
         DatasourceConfig.Builder builder = DatasourceConfig.builder()
                 .connectionFactory(factory)
                 .observer(observer)
                 .migrate(properties.migrate());
+        contributors.forEach(builder::addContextContributor);
         PropertyErrors.set("txstep.schema", properties.schema(), builder::schema);
         if (properties.replicaUrl() != null) {
             PropertyErrors.set("txstep.replica-url", properties.replicaUrl(), builder::replicaUrl);

@@ -4,6 +4,7 @@ import dev.txstep.AsyncDatasource;
 import dev.txstep.BlockingDatasource;
 import dev.txstep.DatasourceConfig;
 import dev.txstep.observe.StepObserver;
+import dev.txstep.spi.StepContextContributor;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
@@ -16,6 +17,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandi
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.r2dbc.autoconfigure.R2dbcProperties;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 
 /**
  * Auto-configures an {@link AsyncDatasource} over the application's R2DBC
@@ -32,7 +34,10 @@ import org.springframework.context.annotation.Bean;
  * <p>Backs off when the application defines its own {@code AsyncDatasource} (its
  * {@code BlockingDatasource} is then built over that one), and when there is no connection factory.
  * A {@link StepObserver} bean, if there is exactly one, observes the datasource's steps;
- * {@link TxstepMetricsAutoConfiguration} defines one for Micrometer.
+ * {@link TxstepMetricsAutoConfiguration} defines one for Micrometer. Every
+ * {@link StepContextContributor} bean is added to the datasource, in their order; with
+ * {@code spring-r2dbc} on the class path one is defined, {@link SpringDataAccess#contributor()}, so
+ * Spring's R2DBC data access inside a step runs in the step's transaction.
  */
 @AutoConfiguration(afterName = "org.springframework.boot.r2dbc.autoconfigure.R2dbcAutoConfiguration")
 @ConditionalOnClass({AsyncDatasource.class, ConnectionFactory.class})
@@ -51,10 +56,12 @@ public class TxstepAutoConfiguration {
     @ConditionalOnMissingBean
     @ConditionalOnSingleCandidate(ConnectionFactory.class)
     AsyncDatasource txstepAsyncDatasource(TxstepProperties properties, ConnectionFactory connectionFactory,
-            ObjectProvider<R2dbcProperties> r2dbcProperties, ObjectProvider<StepObserver> observers) {
+            ObjectProvider<R2dbcProperties> r2dbcProperties, ObjectProvider<StepObserver> observers,
+            ObjectProvider<StepContextContributor> contributors) {
         Duration timeout = DatasourceConfigs.startupTimeout(properties);
         DatasourceConfig config = DatasourceConfigs.of(properties, connectionFactory,
-                r2dbcProperties.getIfAvailable(), observers.getIfUnique(() -> StepObserver.NONE));
+                r2dbcProperties.getIfAvailable(), observers.getIfUnique(() -> StepObserver.NONE),
+                contributors.orderedStream().toList());
         // Start-up waits here, on the thread refreshing the context (never an event loop), as
         // Spring Boot's own database initializers do.
         return AsyncDatasource.create(config)
@@ -75,5 +82,17 @@ public class TxstepAutoConfiguration {
     @ConditionalOnBean(AsyncDatasource.class)
     BlockingDatasource txstepBlockingDatasource(AsyncDatasource datasource) {
         return BlockingDatasource.wrap(datasource);
+    }
+
+    /** Spring's R2DBC data access joins the steps' transactions, when the application has it. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = "org.springframework.r2dbc.connection.ConnectionFactoryUtils")
+    static class SpringDataAccessConfiguration {
+
+        /** The contributor binding each step's connection for Spring (see {@link SpringDataAccess}). */
+        @Bean
+        StepContextContributor txstepSpringDataAccess() {
+            return SpringDataAccess.contributor();
+        }
     }
 }

@@ -58,7 +58,7 @@ public record DatasourceAssembly(ConnectionFactory connections, ConnectionPool o
             }
             OutputStore store = new OutputStore(connections, dialect, settings.schema());
             StepEngine engine = new StepEngine(connections, readOnly, dialect, store, settings.serializer(),
-                    settings.retryPolicy(), settings.observer());
+                    settings.retryPolicy(), settings.observer(), settings.contextContributors());
             return new DatasourceAssembly(connections, ownedPool, ownedReplicaPool, store, engine);
         } catch (RuntimeException e) {
             if (ownedPool != null) {

@@ -3,8 +3,10 @@ package dev.txstep.internal.engine;
 import dev.txstep.RetryPolicy;
 import dev.txstep.observe.StepObserver;
 import dev.txstep.serialization.Serializer;
+import dev.txstep.spi.StepContextContributor;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
+import java.util.List;
 import javax.sql.DataSource;
 
 /**
@@ -28,9 +30,11 @@ import javax.sql.DataSource;
  * @param observer          hears how steps end and when they are retried
  * @param replicaUrl        the R2DBC URL of a read replica for read-only steps, or null
  * @param replicaConnectionFactory a read replica's connection factory, used as is, or null
+ * @param contextContributors add to the Reactor context of every step's function, in this order
  */
 public record DatasourceSettings(String url, ConnectionFactory connectionFactory, String jdbcUrl, String jdbcUser,
         String jdbcPassword, DataSource jdbcDataSource, boolean migrate, String schema, Serializer serializer,
         RetryPolicy retryPolicy, int initialPoolSize, int maxPoolSize, Duration acquireTimeout, Duration maxIdleTime,
-        StepObserver observer, String replicaUrl, ConnectionFactory replicaConnectionFactory) {
+        StepObserver observer, String replicaUrl, ConnectionFactory replicaConnectionFactory,
+        List<StepContextContributor> contextContributors) {
 }

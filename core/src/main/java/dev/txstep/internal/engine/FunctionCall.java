@@ -29,11 +29,12 @@ final class FunctionCall {
 
     /**
      * @param sessionKey the engine's key for the running session in the function's Reactor context
+     * @param functionContext what else the function's Reactor context holds
      * @return on subscribe, calls the function; emits its value (empty for none); the transaction
      *         stays open
      */
     static <R> Mono<Optional<Object>> call(Connection conn, StepKey key, StepSpec spec,
-            Function<TxSession, ? extends Publisher<R>> fn, Object sessionKey) {
+            Function<TxSession, ? extends Publisher<R>> fn, Object sessionKey, FunctionContext functionContext) {
         TxSession session = new DefaultTxSession(conn, key);
         return Mono.defer(() -> {
             Publisher<R> publisher;
@@ -62,8 +63,8 @@ final class FunctionCall {
                     })
                     .<Optional<Object>>map(Optional::of)
                     .defaultIfEmpty(Optional.empty())
-                    .contextWrite(ctx -> key == null ? ctx.put(sessionKey, session)
-                            : ctx.put(sessionKey, session).put(WorkflowScope.RUNNING_STEP_KEY, key));
+                    .contextWrite(ctx -> functionContext.of(key == null ? ctx.put(sessionKey, session)
+                            : ctx.put(sessionKey, session).put(WorkflowScope.RUNNING_STEP_KEY, key), conn));
         });
     }
 

@@ -16,10 +16,12 @@ import dev.txstep.internal.store.OutputStore;
 import dev.txstep.observe.StepObserver;
 import dev.txstep.observe.StepOutcome;
 import dev.txstep.serialization.Serializer;
+import dev.txstep.spi.StepContextContributor;
 import dev.txstep.spi.WorkflowScope;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import java.util.BitSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
 import org.reactivestreams.Publisher;
@@ -59,6 +61,7 @@ public final class StepEngine {
     private final StepReporter reporter;
     private final Retrying retrying;
     private final AttemptConnections attempts;
+    private final FunctionContext functionContext;
     /** Where read-only steps run: a read replica's connections, or the same as {@link #attempts}. */
     private final AttemptConnections readOnlyAttempts;
     private final Gate gate = new Gate();
@@ -73,9 +76,11 @@ public final class StepEngine {
      * @param serializer  turns outputs into text
      * @param retryPolicy how transient failures are retried
      * @param observer    hears how steps end and when they are retried
+     * @param contributors add to the context of each step's function, in this order
      */
     public StepEngine(ConnectionFactory connections, ConnectionFactory readOnlyConnections, Dialect dialect,
-            OutputStore store, Serializer serializer, RetryPolicy retryPolicy, StepObserver observer) {
+            OutputStore store, Serializer serializer, RetryPolicy retryPolicy, StepObserver observer,
+            List<StepContextContributor> contributors) {
         this.dialect = dialect;
         this.store = store;
         this.codec = new OutputCodec(serializer);
@@ -83,6 +88,7 @@ public final class StepEngine {
         this.reporter = new StepReporter(observer);
         this.retrying = new Retrying(retryPolicy, error -> Failures.isRetryable(error, dialect));
         this.attempts = new AttemptConnections(connections, dialect);
+        this.functionContext = new FunctionContext(contributors, connections);
         this.readOnlyAttempts = readOnlyConnections == connections ? attempts
                 : new AttemptConnections(readOnlyConnections, dialect);
     }
@@ -116,6 +122,8 @@ public final class StepEngine {
             } else {
                 outcome = plainStep(run, spec, fn);
             }
+            reporter.started(run, ctx);
+            outcome = outcome.contextWrite(inner -> functionContext.carrying(inner, run.observer));
             if (dialect.runsOnCallingThread()) {
                 // An embedded database blocks the subscribing thread, which in WebFlux is an event loop.
                 outcome = outcome.subscribeOn(WorkerThreads.scheduler());
@@ -213,7 +221,7 @@ public final class StepEngine {
         // no output row, so a replica serves it.
         AttemptConnections where = spec.readOnly() ? readOnlyAttempts : attempts;
         return where.use(conn -> dialect.begin(conn, spec.level(), spec.readOnly())
-                        .then(FunctionCall.call(conn, null, spec, fn, sessionKey))
+                        .then(FunctionCall.call(conn, null, spec, fn, sessionKey, functionContext))
                         .flatMap(value -> Mono.from(conn.commitTransaction())
                                 .onErrorMap(this::leavesCommitUnknown, error -> new DatasourceException(
                                         "step '" + spec.name() + "' (" + unrecordedKind(spec) + ") failed while"
@@ -235,7 +243,7 @@ public final class StepEngine {
     private <R> Mono<StepResult> execute(StepKey key, StepSpec spec,
             Function<TxSession, ? extends Publisher<R>> fn, Loader loader) {
         return attempts.use(conn -> begin(conn, key, spec, loader)
-                        .then(FunctionCall.call(conn, key, spec, fn, sessionKey))
+                        .then(FunctionCall.call(conn, key, spec, fn, sessionKey, functionContext))
                         .flatMap(value -> commitWithOutput(conn, key, spec, value)))
                 .onErrorResume(StepFailure.class, failure -> failure instanceof StepFailure.AlreadyRecorded recorded
                         ? codec.replay(recorded.row(), spec, StepOutcome.REPLAYED) : afterRollback(key, spec, failure))

@@ -6,6 +6,7 @@ import dev.txstep.observe.StepObserver;
 import dev.txstep.observe.StepOutcome;
 import java.time.Duration;
 import java.util.function.Consumer;
+import reactor.util.context.ContextView;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,6 +25,28 @@ final class StepReporter {
         this.observer = observer;
     }
 
+    /**
+     * A step was subscribed: the datasource's observer chooses who hears how this one step goes
+     * ({@link StepObserver#stepStarted}), which {@link #finished} and {@link #retried} then tell.
+     */
+    void started(StepRun run, ContextView context) {
+        if (observer == StepObserver.NONE) {
+            return;
+        }
+        run.observer = observer;
+        try {
+            StepObserver stepObserver = observer.stepStarted(run.name, run.key, context);
+            if (stepObserver != null) {
+                run.observer = stepObserver;
+            } else {
+                LOG.warn("the step observer returned no observer for step '{}'; the datasource's observer hears it",
+                        run.name);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("the step observer failed; ignored", e);
+        }
+    }
+
     /** A step ended, with {@code error} if it failed. */
     void finished(StepRun run, StepOutcome outcome, Throwable error) {
         Duration duration = Duration.ofNanos(System.nanoTime() - run.startNanos);
@@ -32,21 +55,21 @@ final class StepReporter {
             LOG.debug("step '{}' {} {} after {} attempt(s) in {} ms{}", run.name, where, outcome, run.attempts,
                     duration.toMillis(), error == null ? "" : ": " + error.getClass().getName());
         }
-        if (observer != StepObserver.NONE) {
-            tell(o -> o.stepFinished(new StepEvent(run.name, run.key, outcome, run.attempts, duration, error)));
+        if (run.observer != StepObserver.NONE) {
+            tell(run.observer, o -> o.stepFinished(new StepEvent(run.name, run.key, outcome, run.attempts, duration, error)));
         }
     }
 
     /** An attempt failed transiently and the step will be attempted again. */
     void retried(StepRun run, Throwable error) {
-        if (observer != StepObserver.NONE) {
-            tell(o -> o.stepRetried(run.name, DatabaseErrors.sqlState(error)));
+        if (run.observer != StepObserver.NONE) {
+            tell(run.observer, o -> o.stepRetried(run.name, DatabaseErrors.sqlState(error)));
         }
     }
 
-    private void tell(Consumer<StepObserver> call) {
+    private static void tell(StepObserver stepObserver, Consumer<StepObserver> call) {
         try {
-            call.accept(observer);
+            call.accept(stepObserver);
         } catch (RuntimeException e) {
             LOG.warn("the step observer failed; ignored", e);
         }

@@ -1,26 +1,32 @@
 package dev.txstep.examples.transfer;
 
 import dev.txstep.AsyncDatasource;
-import dev.txstep.DatasourceConfig;
-import dev.txstep.reactor.IdempotencyKeyWebFilter;
 import java.time.Duration;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.web.server.context.WebServerInitializedEvent;
 import org.springframework.context.ApplicationListener;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.data.r2dbc.convert.R2dbcCustomConversions;
+import org.springframework.data.r2dbc.core.R2dbcEntityTemplate;
+import org.springframework.data.r2dbc.mapping.R2dbcMappingContext;
 import org.springframework.http.HttpMethod;
+import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.web.reactive.function.server.RequestPredicates;
 import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerResponse;
 
 /**
- * Wires the service: the txstep datasource, the tables, the routes and the idempotency filter.
+ * Wires the service the Spring way: txstep's starter provides the datasource (over Spring Boot's
+ * R2DBC pool, {@code spring.r2dbc.*}, which {@code application.properties} derives from
+ * {@code transfer.*}) and the Idempotency-Key filter ({@code txstep.web.idempotency-key.enabled});
+ * Spring Data R2DBC provides the repository and the entity template, and the starter makes them run
+ * inside the {@code @TxStep} method's transaction.
  *
- * <p>The application waits in two places only, both on Spring's own thread and never on an event
- * loop: at start-up, for the datasource and the tables to be ready before the server accepts a
- * request (as Spring Boot's own database initializers do), and at shutdown, for the pool to close.
+ * <p>The application waits in one place only, on Spring's own thread and never on an event loop:
+ * at start-up, for the tables to exist before the server accepts a request (as Spring Boot's own
+ * database initializers do).
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(TransferProperties.class)
@@ -28,27 +34,23 @@ class TransferConfiguration {
 
     private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(60);
 
-    /**
-     * The txstep datasource. Creating it builds the connection pool and installs
-     * {@code datasource_outputs} in the configured schema. {@code close()} returns a {@code Mono};
-     * Spring subscribes to a destroy method's publisher and waits for it.
-     */
-    @Bean(destroyMethod = "close")
-    AsyncDatasource transferDatasource(TransferProperties properties) {
-        DatasourceConfig config = DatasourceConfig.builder()
-                .url(properties.url())
-                .schema(properties.schema())
-                .maxPoolSize(properties.maxPoolSize())
-                .build();
-        return AsyncDatasource.create(config).block(STARTUP_TIMEOUT);
+    /** Spring Data's mapping: the entities' tables in {@code transfer.schema}, names quoted. */
+    @Bean
+    R2dbcMappingContext r2dbcMappingContext(TransferProperties properties, R2dbcCustomConversions conversions) {
+        R2dbcMappingContext context = TransferTables.mappingContext(properties.schema());
+        context.setSimpleTypeHolder(conversions.getSimpleTypeHolder());
+        return context;
     }
 
-    /** The service, after its tables exist and the opening balances are in. */
+    /**
+     * The service, after its tables exist and the opening balances are in. The datasource is
+     * injected so that it exists first: its start-up creates the schema the tables go in.
+     */
     @Bean
-    TransferService transferService(AsyncDatasource transferDatasource, TransferProperties properties) {
-        TransferService service = new TransferService(transferDatasource, properties.schema());
-        service.createTables(properties.openingBalances()).block(STARTUP_TIMEOUT);
-        return service;
+    TransferService transferService(AccountRepository accounts, R2dbcEntityTemplate template, DatabaseClient client,
+            AsyncDatasource datasource, TransferProperties properties) {
+        TransferTables.create(client, properties.schema(), properties.openingBalances()).block(STARTUP_TIMEOUT);
+        return new TransferService(accounts, template);
     }
 
     /**
@@ -75,16 +77,5 @@ class TransferConfiguration {
         String database = properties.url().replaceAll("//[^/@]*@", "//"); // no credentials on the console
         return event -> System.out.println("Transfer service listening on http://localhost:"
                 + event.getWebServer().getPort() + " (database " + database + ", schema " + properties.schema() + ")");
-    }
-
-    /**
-     * Makes every POST or PATCH with an {@code Idempotency-Key} a workflow named after the key,
-     * whose first step records the request's fingerprint on the service's datasource (a key reused
-     * for a different body gets 422). Spring Boot adds {@code WebFilter} beans to the server's
-     * filter chain.
-     */
-    @Bean
-    IdempotencyKeyWebFilter idempotencyKeyWebFilter(AsyncDatasource transferDatasource) {
-        return IdempotencyKeyWebFilter.create(transferDatasource);
     }
 }

@@ -11,7 +11,10 @@ import dev.txstep.AsyncDatasource;
 import dev.txstep.examples.readme.ReactiveSnippet.Receipt;
 import dev.txstep.examples.readme.ReactiveSnippet.Transfer;
 import dev.txstep.reactor.IdempotencyKeyWebFilter;
+import dev.txstep.reactor.Workflow;
 import dev.txstep.spi.JdbcCoordinates;
+import dev.txstep.spring.TxStepAutoConfiguration;
+import dev.txstep.spring.TxstepAutoConfiguration;
 import dev.txstep.testing.TestDatabases;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -21,6 +24,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.data.r2dbc.autoconfigure.DataR2dbcAutoConfiguration;
+import org.springframework.boot.r2dbc.autoconfigure.R2dbcAutoConfiguration;
+import org.springframework.boot.r2dbc.autoconfigure.R2dbcTransactionManagerAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 /**
@@ -93,6 +100,25 @@ class ReadmeSnippetsTest {
         assertNotNull(ConfigurationSnippet.multiHost());
         assertEquals("jdbc:postgresql://db1:5432,db2:5432/app?targetServerType=primary", JdbcCoordinates.derivedFrom(
                 "r2dbc:postgresql:failover://app:secret@db1:5432,db2:5432/app?targetServerType=primary").url());
+    }
+
+    @Test
+    void theSpringSnippetDebitsOnceAcrossARetryOfItsWorkflow() {
+        new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(R2dbcAutoConfiguration.class,
+                        R2dbcTransactionManagerAutoConfiguration.class, DataR2dbcAutoConfiguration.class,
+                        TxstepAutoConfiguration.class, TxStepAutoConfiguration.class))
+                .withUserConfiguration(SpringSnippet.class)
+                .withPropertyValues("spring.r2dbc.url=" + POSTGRES)
+                .run(context -> {
+                    String id = account(1_000);
+                    String key = "idempotency-key:readme-" + UUID.randomUUID();
+                    SpringSnippet.Payments payments = context.getBean(SpringSnippet.Payments.class);
+                    SpringSnippet.Account first = Workflow.run(key, payments.debit(id, 100)).block(Duration.ofSeconds(30));
+                    SpringSnippet.Account retried = Workflow.run(key, payments.debit(id, 100)).block(Duration.ofSeconds(30));
+                    assertEquals(first, retried);
+                    assertEquals(900, balance(id));
+                });
     }
 
     @Test

@@ -65,9 +65,9 @@ class TransferApplicationH2Test {
 
         assertEquals(1, bodies.size(), "identical bodies: " + bodies);
         assertNotEquals(bodies.iterator().next(), other, "another key, another transfer");
-        assertEquals(100_000 - 2 * 2500, count("SELECT balance FROM \"transfer\".accounts WHERE id = 'alice'"));
-        assertEquals(100_000 + 2 * 2500, count("SELECT balance FROM \"transfer\".accounts WHERE id = 'bob'"));
-        assertEquals(4, count("SELECT COUNT(*) FROM \"transfer\".ledger"), "two debits, two credits");
+        assertEquals(100_000 - 2 * 2500, count("SELECT balance FROM transfer.accounts WHERE id = 'alice'"));
+        assertEquals(100_000 + 2 * 2500, count("SELECT balance FROM transfer.accounts WHERE id = 'bob'"));
+        assertEquals(4, count("SELECT COUNT(*) FROM transfer.ledger"), "two debits, two credits");
         assertEquals(2, count("SELECT COUNT(*) FROM \"transfer\".datasource_outputs WHERE workflow_id = '"
                 + IdempotencyKeyWebFilter.DEFAULT_WORKFLOW_ID_PREFIX + key + "'"), "the fingerprint and the transfer");
     }
