@@ -1,23 +1,29 @@
 package dev.txstep.testing;
 
+import io.r2dbc.spi.Batch;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
 import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Mono;
 
 /**
- * A connection factory that remembers the SQL of every statement created on its connections, so
- * a test can examine what txstep really sends (its plan, say) rather than a copy typed by hand.
+ * A connection factory that remembers the SQL of every statement created on its connections, and
+ * of every batch executed on them (one entry per batch, its statements joined by {@code "; "}), so
+ * a test can examine what txstep really sends (its plan, its messages) rather than a copy typed by
+ * hand.
  */
 public final class RecordingConnections implements ConnectionFactory {
 
     private final ConnectionFactory delegate;
     private final List<String> statements = new CopyOnWriteArrayList<>();
+    private final List<String> batches = new CopyOnWriteArrayList<>();
 
     private RecordingConnections(ConnectionFactory delegate) {
         this.delegate = delegate;
@@ -33,6 +39,11 @@ public final class RecordingConnections implements ConnectionFactory {
         return List.copyOf(statements);
     }
 
+    /** The batches executed so far, in order, each as its statements joined by {@code "; "}. */
+    public List<String> batches() {
+        return List.copyOf(batches);
+    }
+
     @Override
     public Publisher<? extends Connection> create() {
         return Mono.from(delegate.create()).map(connection -> (Connection) Proxy.newProxyInstance(
@@ -40,12 +51,35 @@ public final class RecordingConnections implements ConnectionFactory {
                     if (method.getName().equals("createStatement")) {
                         statements.add((String) args[0]);
                     }
-                    try {
-                        return method.invoke(connection, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
+                    if (method.getName().equals("createBatch")) {
+                        return recorded(connection.createBatch());
                     }
+                    return invoke(connection, method, args);
                 }));
+    }
+
+    private Batch recorded(Batch batch) {
+        List<String> added = new ArrayList<>();
+        return (Batch) Proxy.newProxyInstance(Batch.class.getClassLoader(), new Class<?>[] {Batch.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("add")) {
+                        added.add((String) args[0]);
+                        batch.add((String) args[0]);
+                        return proxy;
+                    }
+                    if (method.getName().equals("execute")) {
+                        batches.add(String.join("; ", added));
+                    }
+                    return invoke(batch, method, args);
+                });
+    }
+
+    private static Object invoke(Object target, Method method, Object[] args) throws Throwable {
+        try {
+            return method.invoke(target, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
     }
 
     @Override
