@@ -18,7 +18,7 @@ import reactor.core.publisher.Mono;
 
 /**
  * A connection factory whose next commits <em>land</em> and are then reported as failed: the
- * commit (a {@code commitTransaction()} call, or a batch whose statements include {@code COMMIT})
+ * commit (a {@code commitTransaction()} call, or a batch whose last statement is {@code COMMIT})
  * runs to its end on the database, and the caller receives the given error instead of its
  * completion — what a driver that fails while reading the acknowledgement does. Commits beyond
  * the armed count pass through untouched.
@@ -80,7 +80,9 @@ public final class AcknowledgementFailingConnections implements ConnectionFactor
                     @Override
                     public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
                         if (method.getName().equals("add")) {
-                            commits[0] |= ((String) args[0]).toUpperCase(Locale.ROOT).contains("COMMIT");
+                            // Whether the batch ends with a commit (a read that commits and goes on
+                            // to begin a transaction is not a step's commit).
+                            commits[0] = ((String) args[0]).strip().toUpperCase(Locale.ROOT).equals("COMMIT");
                             batch.add((String) args[0]);
                             return proxy;
                         }

@@ -22,8 +22,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>It forwards bytes both ways, two pump threads per connection. When {@linkplain #arm() armed},
  * the server-to-client pump looks for the PostgreSQL {@code CommandComplete} message of a commit —
- * type byte {@code 'C'}, int32 length 11, tag {@code "COMMIT\0"} — and, when it sees one, closes
- * both sockets without forwarding the chunk that holds it, and disarms. By then the server has
+ * type byte {@code 'C'}, int32 length 11, tag {@code "COMMIT\0"} — that ends its message, i.e. is
+ * followed by {@code ReadyForQuery} (type byte {@code 'Z'}, int32 length 5), and, when it sees one,
+ * closes both sockets without forwarding the chunk that holds it, and disarms. (A {@code COMMIT}
+ * followed by more commands is not a step's commit: the first step of a SERIALIZABLE workflow
+ * execution commits its read of the recorded ids and begins its own transaction in one message.) By then the server has
  * made the transaction durable (it sends {@code CommandComplete} after the commit), so the client
  * sees a connection lost in the middle of its {@code COMMIT}: the ambiguous outcome that
  * exactly-once steps must resolve.
@@ -37,8 +40,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class CommitDroppingProxy implements AutoCloseable {
 
-    /** {@code CommandComplete("COMMIT")}: 'C', length 4 + 7 = 11 (big-endian), "COMMIT", NUL. */
-    static final byte[] COMMIT_COMPLETE = {'C', 0, 0, 0, 11, 'C', 'O', 'M', 'M', 'I', 'T', 0};
+    /**
+     * {@code CommandComplete("COMMIT")}: 'C', length 4 + 7 = 11 (big-endian), "COMMIT", NUL; then
+     * the {@code ReadyForQuery} that ends the message: 'Z', length 5.
+     */
+    static final byte[] COMMIT_COMPLETE = {'C', 0, 0, 0, 11, 'C', 'O', 'M', 'M', 'I', 'T', 0, 'Z', 0, 0, 0, 5};
 
     private final ServerSocket server;
     private final String targetHost;

@@ -97,13 +97,25 @@ public interface Dialect {
      * The statement that begins a transaction at a level, for a batch that begins and runs a
      * statement in one message.
      *
-     * @param level the isolation level
+     * @param level    the isolation level
+     * @param readOnly whether the transaction is read-only
      * @return the statement
      * @throws UnsupportedOperationException where {@link #sendsStatementsWithTransactionControl()}
      *                                       is false
      */
-    default String beginStatement(IsolationLevel level) {
+    default String beginStatement(IsolationLevel level, boolean readOnly) {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " begins through the driver");
+    }
+
+    /**
+     * The statement that commits, for a batch that ends a transaction and goes on in one message.
+     *
+     * @return the statement
+     * @throws UnsupportedOperationException where {@link #sendsStatementsWithTransactionControl()}
+     *                                       is false
+     */
+    default String commitStatement() {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " commits through the driver");
     }
 
     /**

@@ -39,8 +39,13 @@ enum PostgresDialect implements Dialect {
     }
 
     @Override
-    public String beginStatement(IsolationLevel level) {
-        return "BEGIN ISOLATION LEVEL " + level.sql();
+    public String beginStatement(IsolationLevel level, boolean readOnly) {
+        return "BEGIN ISOLATION LEVEL " + level.sql() + (readOnly ? " READ ONLY" : "");
+    }
+
+    @Override
+    public String commitStatement() {
+        return "COMMIT";
     }
 
     @Override

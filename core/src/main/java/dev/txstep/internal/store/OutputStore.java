@@ -4,6 +4,7 @@ import dev.txstep.IsolationLevel;
 import dev.txstep.StepKey;
 import dev.txstep.internal.dialect.DatabaseErrors;
 import dev.txstep.internal.dialect.Dialect;
+import io.r2dbc.spi.Batch;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
@@ -68,12 +69,21 @@ public final class OutputStore {
     public Mono<LoadedSteps> loadThenBegin(Connection connection, StepKey key, IsolationLevel level) {
         // At READ COMMITTED and REPEATABLE READ a read takes no predicate locks, so it may run inside
         // the step's transaction (at REPEATABLE READ it takes the snapshot the step's first statement
-        // would have taken a moment later). At SERIALIZABLE it must stay outside, and cannot share a
-        // message with the BEGIN: PostgreSQL runs the statements of one message before a BEGIN in the
-        // transaction that BEGIN opens. So it goes first, and the BEGIN follows only if needed.
-        if (dialect.sendsStatementsWithTransactionControl() && level != IsolationLevel.SERIALIZABLE) {
+        // would have taken a moment later). At SERIALIZABLE it must stay outside: it gets a READ
+        // COMMITTED READ ONLY transaction of its own, committed before the step's BEGIN, in the same
+        // message (a read placed before the BEGIN without a transaction of its own would run in the
+        // implicit transaction that BEGIN then makes explicit). If the step turns out recorded, its
+        // transaction is open and rolling it back is harmless.
+        if (dialect.sendsStatementsWithTransactionControl()) {
             String load = loadQuery(key.stepId(), dialect.literal(key.workflowId()));
-            return LoadedSteps.read(connection.createBatch().add(dialect.beginStatement(level)).add(load).execute(), key);
+            Batch batch = connection.createBatch();
+            if (level == IsolationLevel.SERIALIZABLE) {
+                batch.add(dialect.beginStatement(IsolationLevel.READ_COMMITTED, true)).add(load)
+                        .add(dialect.commitStatement()).add(dialect.beginStatement(level, false));
+            } else {
+                batch.add(dialect.beginStatement(level, false)).add(load);
+            }
+            return LoadedSteps.read(batch.execute(), key);
         }
         return LoadedSteps.read(loadStatement(connection, key).execute(), key)
                 .flatMap(loaded -> loaded.current() != null ? Mono.just(loaded)
@@ -131,7 +141,7 @@ public final class OutputStore {
      */
     public Mono<Void> insertAndCommit(Connection connection, OutputRow row) {
         if (dialect.sendsStatementsWithTransactionControl()) {
-            return rowsUpdated(connection.createBatch().add(inserts.literal(row)).add("COMMIT").execute());
+            return rowsUpdated(connection.createBatch().add(inserts.literal(row)).add(dialect.commitStatement()).execute());
         }
         return rowsUpdated(inserts.bound(connection, row).execute()).then(Mono.from(connection.commitTransaction()));
     }
