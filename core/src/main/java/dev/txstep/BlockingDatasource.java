@@ -1,6 +1,5 @@
 package dev.txstep;
 
-import dev.txstep.internal.WorkerThreads;
 import dev.txstep.internal.engine.StepNames;
 import dev.txstep.internal.engine.StepSpec;
 import io.micrometer.context.ContextSnapshot;
@@ -9,7 +8,6 @@ import java.util.function.BiFunction;
 import java.util.function.Function;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * The synchronous facade over {@link AsyncDatasource}, for code that blocks: each method waits for
@@ -18,13 +16,15 @@ import reactor.core.scheduler.Schedulers;
  *
  * <p>The workflow a step belongs to is found in the calling thread's context: thread-bound values
  * registered with {@code io.micrometer:context-propagation} (such as the workflow scope that
- * {@code Workflow.runBlocking} in the reactor adapter sets) are captured at the call and restored
- * on the worker thread that runs the step's function, so blocking and reactive steps share one
- * step counter.
+ * {@code Workflow.runBlocking} in the reactor adapter sets) are captured at the call, so blocking
+ * and reactive steps share one step counter.
  *
- * <p>The step's function runs on a {@link Schedulers#boundedElastic()} thread while the calling
- * thread waits; cancelling the step never interrupts that thread. Every method refuses to run on a non-blocking (event-loop) thread with
- * {@link BlockingCallException}. Thread-safe.
+ * <p>The step's function runs on the calling thread, which waits for the step anyway: its
+ * transaction's reactive work runs where the driver runs it, and the function's turn comes back
+ * to the caller. No worker pool stands between, so the facade scales with the callers' threads
+ * (platform or virtual) and the connection pool. Interrupting the calling thread cancels the step
+ * (it rolls back) and raises the interrupt as {@code Mono.block()} does. Every method refuses to
+ * run on a non-blocking (event-loop) thread with {@link BlockingCallException}. Thread-safe.
  */
 public final class BlockingDatasource implements AutoCloseable {
 
@@ -166,22 +166,30 @@ public final class BlockingDatasource implements AutoCloseable {
         if (fn == null) {
             throw new InvalidInputException("step function must not be null");
         }
-        // The caller's thread-bound context (its workflow, say) travels to the worker thread.
+        // The caller's thread-bound context (its workflow, say) goes into the step's Reactor context,
+        // where the engine finds the workflow; the function runs back on the calling thread, with
+        // whatever the step added to that context (its key, an integration's entries) set there too.
         ContextSnapshot caller = SNAPSHOTS.captureAll();
+        CallerThread callerThread = new CallerThread();
         Mono<R> step = async.step(spec, session -> Mono.deferContextual(ctx -> Mono.fromCallable(() -> {
             BlockingTxSession blocking = new BlockingSessionView(session);
+            BlockingTxSession outer = currentSession.get();
             try (ContextSnapshot.Scope restored = SNAPSHOTS.setThreadLocalsFrom(ctx)) {
                 currentSession.set(blocking);
                 return fn.apply(blocking);
             } finally {
-                currentSession.remove();
+                if (outer == null) {
+                    currentSession.remove();
+                } else {
+                    currentSession.set(outer);
+                }
             }
-        }).subscribeOn(WorkerThreads.scheduler())));
+        }).subscribeOn(callerThread.scheduler())));
         try {
-            return step.contextWrite(caller::updateContext).block();
+            return callerThread.await(step.contextWrite(caller::updateContext));
         } catch (RuntimeException e) {
-            // block() wraps what it cannot rethrow as is (an Error, a checked exception thrown sneakily)
-            // in a Reactor-internal type: give the caller the function's own throwable.
+            // Like block(), the wait wraps what it cannot rethrow as is (an Error, a checked exception
+            // thrown sneakily) in a Reactor-internal type: give the caller the function's own throwable.
             Throwable unwrapped = Exceptions.unwrap(e);
             if (unwrapped instanceof Error error) {
                 throw error;

@@ -203,8 +203,8 @@ abstract class BlockingDatasourceTest {
 
         // After the step, on the caller's thread, there is again no transaction.
         assertThrows(NoTransactionException.class, () -> ds.sqlSession());
-        // ...nor in the next step's function, which boundedElastic usually runs on the same, reused
-        // worker thread: the binding is removed when a function ends, so it cannot leak to the next task.
+        // ...nor in the next step's function, which runs on this same thread: the binding is undone
+        // when a function ends, so it cannot leak to the next one.
         BlockingDatasource other = BlockingDatasource.wrap(async);
         assertThrows(NoTransactionException.class, () -> other.runTxStep(DatasourceOptions.named("leak?"),
                 s -> ds.sqlSession()));

@@ -53,8 +53,8 @@ import reactor.util.context.Context;
  * exception of a DBOS step is. Shut DBOS down before closing the datasource, so no workflow is
  * cut off mid-step by a closed datasource.
  *
- * <p>DBOS workflows run on threads of their own, so the calls here block: the function runs on a
- * {@code boundedElastic} worker while the workflow's thread waits, as with
+ * <p>DBOS workflows run on threads of their own, so the calls here block: the function runs on
+ * the workflow's thread, which waits for the step's transaction, as with
  * {@link BlockingDatasource}. Thread-safe; create one per datasource and share it.
  */
 public final class DbosTxSteps {
