@@ -47,6 +47,21 @@ public interface StepObserver {
     }
 
     /**
+     * A step was subscribed; the engine calls this method, with the step's isolation level and
+     * read-only flag besides its name and key. The default calls
+     * {@link #stepStarted(String, StepKey, ContextView)}, so an observer written against that
+     * method keeps working; an observer that needs the transaction's settings (a tracing span's
+     * attributes, say) overrides this one instead. Its result is used as that method's is.
+     *
+     * @param start   the step's name, key and transaction settings
+     * @param context the Reactor context the step was subscribed with
+     * @return the observer of this step, not null
+     */
+    default StepObserver stepStarted(StepStart start, ContextView context) {
+        return stepStarted(start.stepName(), start.key(), context);
+    }
+
+    /**
      * For the observer {@link #stepStarted} returned: adds to the Reactor context the step's
      * function is subscribed with (the step's span, so that spans made by the function's own work
      * are its children). Called once per attempt, like
