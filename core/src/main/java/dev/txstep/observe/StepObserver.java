@@ -2,6 +2,9 @@ package dev.txstep.observe;
 
 import dev.txstep.AsyncDatasource;
 import dev.txstep.StepKey;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
 import reactor.util.context.Context;
 import reactor.util.context.ContextView;
 
@@ -19,6 +22,30 @@ public interface StepObserver {
     /** Observes nothing. */
     StepObserver NONE = new StepObserver() {
     };
+
+    /**
+     * One observer that passes every call on to each of {@code observers}, in order: a datasource
+     * takes a single observer, this gives it several (meters and tracing, say). Each step gets the
+     * observers the members return from {@link #stepStarted(StepStart, ContextView)}; their
+     * {@link #stepContext} additions are applied one after the other. A member that throws is
+     * logged and skipped; the others are still called.
+     *
+     * @param observers the observers, none of them null
+     * @return an observer telling all of them; {@link #NONE} for none, the observer itself for one
+     */
+    static StepObserver composite(StepObserver... observers) {
+        List<StepObserver> members = new ArrayList<>();
+        for (StepObserver observer : observers) {
+            Objects.requireNonNull(observer, "observer");
+            if (observer != NONE) {
+                members.add(observer);
+            }
+        }
+        if (members.isEmpty()) {
+            return NONE;
+        }
+        return members.size() == 1 ? members.get(0) : new CompositeStepObserver(members);
+    }
 
     /**
      * Called once, when a datasource that uses this observer has been created, for observers that
@@ -44,6 +71,21 @@ public interface StepObserver {
      */
     default StepObserver stepStarted(String stepName, StepKey key, ContextView context) {
         return this;
+    }
+
+    /**
+     * A step was subscribed; the engine calls this method, with the step's isolation level and
+     * read-only flag besides its name and key. The default calls
+     * {@link #stepStarted(String, StepKey, ContextView)}, so an observer written against that
+     * method keeps working; an observer that needs the transaction's settings (a tracing span's
+     * attributes, say) overrides this one instead. Its result is used as that method's is.
+     *
+     * @param start   the step's name, key and transaction settings
+     * @param context the Reactor context the step was subscribed with
+     * @return the observer of this step, not null
+     */
+    default StepObserver stepStarted(StepStart start, ContextView context) {
+        return stepStarted(start.stepName(), start.key(), context);
     }
 
     /**

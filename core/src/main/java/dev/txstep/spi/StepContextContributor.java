@@ -28,7 +28,7 @@ public interface StepContextContributor {
      *                          contributor and the code it hands the connection to must not commit,
      *                          roll back or close it: the step does
      * @param connectionFactory the factory the datasource takes its connections from (the one given
-     *                          to {@link AsyncDatasource.Config.Builder#connectionFactory}, or the
+     *                          to {@link dev.txstep.DatasourceConfig.Builder#connectionFactory}, or the
      *                          pool the datasource built)
      * @return the context to subscribe the function with, usually {@code context.put(...)}
      */

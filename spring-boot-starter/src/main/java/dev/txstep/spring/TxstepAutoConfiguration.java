@@ -33,8 +33,9 @@ import org.springframework.context.annotation.Configuration;
  *
  * <p>Backs off when the application defines its own {@code AsyncDatasource} (its
  * {@code BlockingDatasource} is then built over that one), and when there is no connection factory.
- * A {@link StepObserver} bean, if there is exactly one, observes the datasource's steps;
- * {@link TxstepMetricsAutoConfiguration} defines one for Micrometer. Every
+ * Every {@link StepObserver} bean observes the datasource's steps, in their order (combined by
+ * {@link StepObserver#composite}); {@link TxstepMetricsAutoConfiguration} defines one for Micrometer
+ * meters, {@link TxstepObservationAutoConfiguration} one for Micrometer observations (tracing). Every
  * {@link StepContextContributor} bean is added to the datasource, in their order; with
  * {@code spring-r2dbc} on the class path one is defined, {@link SpringDataAccess#contributor()}, so
  * Spring's R2DBC data access inside a step runs in the step's transaction.
@@ -60,7 +61,7 @@ public class TxstepAutoConfiguration {
             ObjectProvider<StepContextContributor> contributors) {
         Duration timeout = DatasourceConfigs.startupTimeout(properties);
         DatasourceConfig config = DatasourceConfigs.of(properties, connectionFactory,
-                r2dbcProperties.getIfAvailable(), observers.getIfUnique(() -> StepObserver.NONE),
+                r2dbcProperties.getIfAvailable(), StepObserver.composite(observers.orderedStream().toArray(StepObserver[]::new)),
                 contributors.orderedStream().toList());
         // Start-up waits here, on the thread refreshing the context (never an event loop), as
         // Spring Boot's own database initializers do.

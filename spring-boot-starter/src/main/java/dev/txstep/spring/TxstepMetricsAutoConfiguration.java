@@ -15,8 +15,9 @@ import org.springframework.context.annotation.Bean;
  * {@link MeterRegistry}, when Micrometer is on the class path and a registry is defined (Spring Boot
  * Actuator defines one). Runs after Spring Boot's registry auto-configuration so that
  * {@code @ConditionalOnBean} sees the registry; the datasource, created later, takes the observer
- * whatever the order of the auto-configurations. Spring Boot measures its connection pool itself
- * ({@code r2dbc.pool.*}).
+ * whatever the order of the auto-configurations, combined with the observer of
+ * {@link TxstepObservationAutoConfiguration} when there is one. Spring Boot measures its connection
+ * pool itself ({@code r2dbc.pool.*}).
  *
  * <p>Backs off when the application defines its own {@link StepObserver} bean.
  */
@@ -31,7 +32,8 @@ public class TxstepMetricsAutoConfiguration {
 
     /** The observer the auto-configured datasource reports to. */
     @Bean
-    @ConditionalOnMissingBean(StepObserver.class)
+    // The observation observer is the starter's own, not the application's: it does not make this one back off.
+    @ConditionalOnMissingBean(value = StepObserver.class, ignoredType = "dev.txstep.micrometer.ObservationStepObserver")
     MicrometerStepObserver txstepMicrometerStepObserver(MeterRegistry registry) {
         return new MicrometerStepObserver(registry);
     }

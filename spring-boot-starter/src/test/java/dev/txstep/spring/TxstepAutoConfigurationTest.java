@@ -12,6 +12,12 @@ import dev.txstep.DatasourceClosedException;
 import dev.txstep.DatasourceConfig;
 import dev.txstep.RetryPolicy;
 import dev.txstep.micrometer.MicrometerStepObserver;
+import dev.txstep.micrometer.ObservationStepObserver;
+import dev.txstep.observe.StepObserver;
+import dev.txstep.DatasourceOptions;
+import io.micrometer.observation.ObservationRegistry;
+import io.micrometer.observation.tck.TestObservationRegistry;
+import io.micrometer.observation.tck.TestObservationRegistryAssert;
 import dev.txstep.testing.TestDatabases;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -52,7 +58,8 @@ class TxstepAutoConfigurationTest {
 
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
             .withConfiguration(AutoConfigurations.of(R2dbcAutoConfiguration.class, TxstepAutoConfiguration.class,
-                    TxstepMetricsAutoConfiguration.class, TxstepHealthAutoConfiguration.class));
+                    TxstepMetricsAutoConfiguration.class, TxstepObservationAutoConfiguration.class,
+                    TxstepHealthAutoConfiguration.class));
 
     @AfterEach
     void dropSchemas() {
@@ -207,6 +214,29 @@ class TxstepAutoConfigurationTest {
                 });
         runner.withPropertyValues("spring.r2dbc.url=" + URL, "txstep.schema=" + schema())
                 .run(context -> assertThat(context).doesNotHaveBean(MicrometerStepObserver.class));
+    }
+
+    @Test
+    void withAnObservationRegistryStepsAreObservationsAndStillCounted() {
+        runner.withPropertyValues("spring.r2dbc.url=" + URL, "txstep.schema=" + schema())
+                .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+                .withBean(ObservationRegistry.class, TestObservationRegistry::create)
+                .run(context -> {
+                    assertThat(context).hasSingleBean(MicrometerStepObserver.class)
+                            .hasSingleBean(ObservationStepObserver.class);
+                    context.getBean(AsyncDatasource.class)
+                            .runTxStepAsync(DatasourceOptions.named("observed"), session -> session.execute("SELECT 1"))
+                            .block();
+                    assertEquals(1.0, context.getBean(MeterRegistry.class).get("txstep.steps")
+                            .tag("outcome", "executed").counter().count(), "the meters still count");
+                    TestObservationRegistryAssert.assertThat((TestObservationRegistry) context.getBean(ObservationRegistry.class))
+                            .hasSingleObservationThat().hasNameEqualTo("txstep.step").hasBeenStopped()
+                            .hasLowCardinalityKeyValue("txstep.step.name", "observed");
+                });
+        runner.withPropertyValues("spring.r2dbc.url=" + URL, "txstep.schema=" + schema())
+                .withBean(ObservationRegistry.class, TestObservationRegistry::create)
+                .withBean(StepObserver.class, () -> StepObserver.NONE)
+                .run(context -> assertThat(context).doesNotHaveBean(ObservationStepObserver.class));
     }
 
     @Test

@@ -122,7 +122,7 @@ public final class StepEngine {
             } else {
                 outcome = plainStep(run, spec, fn);
             }
-            reporter.started(run, ctx);
+            reporter.started(run, spec, ctx);
             outcome = outcome.contextWrite(inner -> functionContext.carrying(inner, run.observer));
             if (dialect.runsOnCallingThread()) {
                 // An embedded database blocks the subscribing thread, which in WebFlux is an event loop.

@@ -4,6 +4,7 @@ import dev.txstep.internal.dialect.DatabaseErrors;
 import dev.txstep.observe.StepEvent;
 import dev.txstep.observe.StepObserver;
 import dev.txstep.observe.StepOutcome;
+import dev.txstep.observe.StepStart;
 import java.time.Duration;
 import java.util.function.Consumer;
 import reactor.util.context.ContextView;
@@ -29,13 +30,14 @@ final class StepReporter {
      * A step was subscribed: the datasource's observer chooses who hears how this one step goes
      * ({@link StepObserver#stepStarted}), which {@link #finished} and {@link #retried} then tell.
      */
-    void started(StepRun run, ContextView context) {
+    void started(StepRun run, StepSpec spec, ContextView context) {
         if (observer == StepObserver.NONE) {
             return;
         }
         run.observer = observer;
         try {
-            StepObserver stepObserver = observer.stepStarted(run.name, run.key, context);
+            StepObserver stepObserver = observer.stepStarted(
+                    new StepStart(run.name, run.key, spec.level(), spec.readOnly()), context);
             if (stepObserver != null) {
                 run.observer = stepObserver;
             } else {
