@@ -152,10 +152,10 @@ class FailoverTest {
                 .block(Duration.ofSeconds(60));
         ExecutorService executor = Executors.newFixedThreadPool(WORKFLOWS + 1);
         try {
-            exec(cluster, "CREATE TABLE \"" + schema + "\".effects (id varchar(36) PRIMARY KEY, workflow int NOT NULL,"
+            cluster.execOnPrimary("CREATE TABLE \"" + schema + "\".effects (id varchar(36) PRIMARY KEY, workflow int NOT NULL,"
                     + " step int NOT NULL)");
-            exec(cluster, "CREATE TABLE \"" + schema + "\".counter (id int PRIMARY KEY, n int NOT NULL)");
-            exec(cluster, "INSERT INTO \"" + schema + "\".counter SELECT g, 0 FROM generate_series(0, " + (WORKFLOWS - 1) + ") g");
+            cluster.execOnPrimary("CREATE TABLE \"" + schema + "\".counter (id int PRIMARY KEY, n int NOT NULL)");
+            cluster.execOnPrimary("INSERT INTO \"" + schema + "\".counter SELECT g, 0 FROM generate_series(0, " + (WORKFLOWS - 1) + ") g");
             cluster.awaitStandbyCaughtUp();
 
             Load load = new Load(ds, schema, prefix, steps, kills);
@@ -199,18 +199,18 @@ class FailoverTest {
 
             // Count on the surviving primary.
             assertEquals(List.of(), stepsWithOtherThanOneEffect(cluster, schema, steps), "each step's effect exactly once");
-            assertEquals((long) WORKFLOWS * steps, count(cluster, "SELECT COUNT(*) FROM \"" + schema + "\".effects"));
+            assertEquals((long) WORKFLOWS * steps, cluster.countOnPrimary("SELECT COUNT(*) FROM \"" + schema + "\".effects"));
             assertEquals(List.of(), countersOtherThan(cluster, schema, steps), "each workflow's counter = its steps");
-            assertEquals((long) WORKFLOWS * steps, count(cluster, "SELECT COUNT(*) FROM \"" + schema
+            assertEquals((long) WORKFLOWS * steps, cluster.countOnPrimary("SELECT COUNT(*) FROM \"" + schema
                     + "\".datasource_outputs"), "one output row per step");
-            assertEquals(0, count(cluster, "SELECT COUNT(*) FROM \"" + schema + "\".datasource_outputs WHERE error IS NOT NULL"),
+            assertEquals(0, cluster.countOnPrimary("SELECT COUNT(*) FROM \"" + schema + "\".datasource_outputs WHERE error IS NOT NULL"),
                     "no step recorded an error");
             String pairs = "FROM \"" + schema + "\".datasource_outputs o FULL JOIN \"" + schema + "\".effects e"
                     + " ON e.id = (o.output::jsonb #>> '{}') AND o.workflow_id = '" + prefix + "' || e.workflow"
                     + " AND o.step_id = e.step";
-            assertEquals(0, count(cluster, "SELECT COUNT(*) " + pairs + " WHERE e.id IS NULL"),
+            assertEquals(0, cluster.countOnPrimary("SELECT COUNT(*) " + pairs + " WHERE e.id IS NULL"),
                     "no output row without its step's effect");
-            assertEquals(0, count(cluster, "SELECT COUNT(*) " + pairs + " WHERE o.workflow_id IS NULL"),
+            assertEquals(0, cluster.countOnPrimary("SELECT COUNT(*) " + pairs + " WHERE o.workflow_id IS NULL"),
                     "no effect without its step's output row");
 
             Map<Long, String> surviving = survivingEffects(cluster, schema, steps);
@@ -382,19 +382,6 @@ class FailoverTest {
             return new Kill(TimeUnit.NANOSECONDS.toMillis(recovered - killAt), TimeUnit.NANOSECONDS.toMillis(killed - killAt),
                     TimeUnit.NANOSECONDS.toMillis(promoted - killed) - DETECTION.toMillis(),
                     TimeUnit.NANOSECONDS.toMillis(reseeded - promoted));
-        }
-    }
-
-    private static void exec(ReplicatedPostgres cluster, String sql) throws SQLException {
-        try (Connection c = cluster.primaryJdbc(); Statement s = c.createStatement()) {
-            s.execute(sql);
-        }
-    }
-
-    private static long count(ReplicatedPostgres cluster, String sql) throws SQLException {
-        try (Connection c = cluster.primaryJdbc(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
         }
     }
 

@@ -7,10 +7,6 @@ import dev.txstep.DatasourceConfig;
 import dev.txstep.DatasourceOptions;
 import dev.txstep.reactor.Workflow;
 import dev.txstep.spi.JdbcCoordinates;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
@@ -45,18 +41,18 @@ class MultiHostUrlTest {
             AsyncDatasource ds = AsyncDatasource.create(DatasourceConfig.builder().url(url).schema(schema)
                     .maxPoolSize(4).build()).block(Duration.ofSeconds(60));
             try {
-                exec(cluster, "CREATE TABLE \"" + schema + "\".effects (step int NOT NULL, port int NOT NULL)");
-                int firstPrimary = port(cluster.primaryUrl());
+                cluster.execOnPrimary("CREATE TABLE \"" + schema + "\".effects (step int NOT NULL, port int NOT NULL)");
+                int firstPrimary = ReplicatedPostgres.port(cluster.primaryUrl());
                 assertEquals(List.of(firstPrimary), run(ds, schema, "before", 20), "every step ran on the primary");
 
                 cluster.killPrimary();
                 cluster.promoteStandby();
-                int secondPrimary = port(cluster.primaryUrl());
+                int secondPrimary = ReplicatedPostgres.port(cluster.primaryUrl());
                 assertEquals(List.of(secondPrimary), run(ds, schema, "after", 20),
                         "after the failover, every step ran on the promoted standby");
 
-                assertEquals(20, count(cluster, "SELECT COUNT(*) FROM \"" + schema + "\".effects WHERE port = " + secondPrimary));
-                assertEquals(20, count(cluster, "SELECT COUNT(*) FROM \"" + schema + "\".datasource_outputs"
+                assertEquals(20, cluster.countOnPrimary("SELECT COUNT(*) FROM \"" + schema + "\".effects WHERE port = " + secondPrimary));
+                assertEquals(20, cluster.countOnPrimary("SELECT COUNT(*) FROM \"" + schema + "\".datasource_outputs"
                         + " WHERE workflow_id = 'after'"));
                 Report.of("multi-host URL").put("stepsBeforeFailover", 20).put("stepsAfterFailover", 20)
                         .put("primaryPorts", List.of(firstPrimary, secondPrimary)).publish();
@@ -79,22 +75,5 @@ class MultiHostUrlTest {
 
     private static String jdbcHosts(String r2dbcUrl) {
         return "jdbc:postgresql://" + r2dbcUrl.substring(r2dbcUrl.indexOf('@') + 1, r2dbcUrl.lastIndexOf('/'));
-    }
-
-    private static int port(String r2dbcUrl) {
-        return Integer.parseInt(r2dbcUrl.substring(r2dbcUrl.lastIndexOf(':') + 1, r2dbcUrl.lastIndexOf('/')));
-    }
-
-    private static void exec(ReplicatedPostgres cluster, String sql) throws SQLException {
-        try (Connection c = cluster.primaryJdbc(); Statement s = c.createStatement()) {
-            s.execute(sql);
-        }
-    }
-
-    private static long count(ReplicatedPostgres cluster, String sql) throws SQLException {
-        try (Connection c = cluster.primaryJdbc(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        }
     }
 }

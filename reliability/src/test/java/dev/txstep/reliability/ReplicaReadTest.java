@@ -8,8 +8,6 @@ import dev.txstep.DatasourceOptions;
 import dev.txstep.IsolationLevel;
 import dev.txstep.reactor.Workflow;
 import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
@@ -37,9 +35,9 @@ class ReplicaReadTest {
             AsyncDatasource ds = AsyncDatasource.create(DatasourceConfig.builder().url(cluster.primaryUrl())
                     .replicaUrl(cluster.standbyUrl()).schema(schema).maxPoolSize(2).build()).block(Duration.ofSeconds(60));
             try {
-                exec(cluster, "CREATE TABLE \"" + schema + "\".items (id int PRIMARY KEY)");
-                int primaryPort = port(cluster.primaryUrl());
-                int standbyPort = port(cluster.standbyUrl());
+                cluster.execOnPrimary("CREATE TABLE \"" + schema + "\".items (id int PRIMARY KEY)");
+                int primaryPort = ReplicatedPostgres.port(cluster.primaryUrl());
+                int standbyPort = ReplicatedPostgres.port(cluster.standbyUrl());
 
                 // Replayed: the read-only step, on the standby, sees the committed row.
                 assertEquals(List.of(primaryPort, 0), Workflow.run("w1", insert(ds, schema, 1)).block());
@@ -52,7 +50,7 @@ class ReplicaReadTest {
                     s.execute("SELECT pg_wal_replay_pause()");
                     assertEquals(List.of(primaryPort, 0), Workflow.run("w3", insert(ds, schema, 2)).block(),
                             "the recorded step committed on the primary");
-                    assertEquals(1, count(cluster, "SELECT COUNT(*) FROM \"" + schema + "\".items WHERE id = 2"));
+                    assertEquals(1, cluster.countOnPrimary("SELECT COUNT(*) FROM \"" + schema + "\".items WHERE id = 2"));
                     assertEquals(List.of(standbyPort, 1, 0), Workflow.run("w4", read(ds, schema, 2)).block(),
                             "while the standby lags, the read-only step does not see the new row");
                     s.execute("SELECT pg_wal_replay_resume()");
@@ -61,7 +59,7 @@ class ReplicaReadTest {
                 assertEquals(List.of(standbyPort, 1, 1), Workflow.run("w5", read(ds, schema, 2)).block(),
                         "once replicated, it does");
                 // Recorded: w1 and w3 (one row each); read-only steps recorded nothing.
-                assertEquals(2, count(cluster, "SELECT COUNT(*) FROM \"" + schema + "\".datasource_outputs"));
+                assertEquals(2, cluster.countOnPrimary("SELECT COUNT(*) FROM \"" + schema + "\".datasource_outputs"));
                 Report.of("read-only steps on a replica").put("primaryPort", primaryPort).put("standbyPort", standbyPort)
                         .put("staleReads", 1).publish();
             } finally {
@@ -86,22 +84,5 @@ class ReplicaReadTest {
                         + "\".items WHERE id = $1)",
                 (row, meta) -> List.of(row.get(0, Integer.class), row.get(1, Integer.class), row.get(2, Integer.class)),
                 id).single());
-    }
-
-    private static int port(String r2dbcUrl) {
-        return Integer.parseInt(r2dbcUrl.substring(r2dbcUrl.lastIndexOf(':') + 1, r2dbcUrl.lastIndexOf('/')));
-    }
-
-    private static void exec(ReplicatedPostgres cluster, String sql) throws SQLException {
-        try (Connection c = cluster.primaryJdbc(); Statement s = c.createStatement()) {
-            s.execute(sql);
-        }
-    }
-
-    private static long count(ReplicatedPostgres cluster, String sql) throws SQLException {
-        try (Connection c = cluster.primaryJdbc(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        }
     }
 }

@@ -131,6 +131,26 @@ final class ReplicatedPostgres implements AutoCloseable {
         return jdbc(primaryPort());
     }
 
+    /** Runs one statement on the current primary. */
+    void execOnPrimary(String sql) throws SQLException {
+        try (Connection c = primaryJdbc(); Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    /** The single number a query returns on the current primary. */
+    long countOnPrimary(String sql) throws SQLException {
+        try (Connection c = primaryJdbc(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** The port an R2DBC URL of one of the cluster's nodes names. */
+    static int port(String r2dbcUrl) {
+        return Integer.parseInt(r2dbcUrl.substring(r2dbcUrl.lastIndexOf(':') + 1, r2dbcUrl.lastIndexOf('/')));
+    }
+
     /** A JDBC connection to the current standby. */
     Connection standbyJdbc() throws SQLException {
         int port;
