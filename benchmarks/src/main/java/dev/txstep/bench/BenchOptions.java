@@ -17,8 +17,11 @@ import java.util.Set;
 final class BenchOptions {
 
     /** Every variant, in the order results list them; the first is the baseline. */
-    static final List<String> VARIANTS = List.of("r2dbc-baseline", "txstep-first", "txstep-replay",
+    static final List<String> VARIANTS = List.of("r2dbc-baseline", "limit", "txstep-first", "txstep-replay",
             "txstep-blocking", "dbos-java", "dbos-ts");
+
+    /** The physical-limit variant, the second divisor of every table and chart. */
+    static final String LIMIT = "limit";
 
     private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
     private static final Map<String, String> QUICK = new LinkedHashMap<>();
@@ -41,6 +44,7 @@ final class BenchOptions {
         DEFAULTS.put("isolation", "READ_COMMITTED,SERIALIZABLE");
         DEFAULTS.put("variants", String.join(",", VARIANTS));
         DEFAULTS.put("steps-per-workflow", "10");
+        DEFAULTS.put("output-bytes", Integer.toString(Setting.DEFAULT_OUTPUT_BYTES));
         DEFAULTS.put("replay-workflows", "1000");
         DEFAULTS.put("memory-steps", "1000000");
         DEFAULTS.put("memory-checkpoint", "100000");
@@ -118,6 +122,9 @@ final class BenchOptions {
                 """.formatted(QUICK));
         DEFAULTS.forEach((name, value) -> text.append(String.format("  --%-20s %s%n", name, value)));
         text.append("variants: ").append(String.join(", ", VARIANTS)).append(" (the baseline always runs)\n");
+        text.append("output-bytes: serialized step output sizes, e.g. 16,1024,16384,262144, each a setting of its own;\n"
+                + "  0 = the transfer's row count (txstep writes [\"java.lang.Long\",1], 20 bytes); applies to limit,\n"
+                + "  txstep-first and txstep-blocking (the others run their usual output)\n");
         text.append("modes: load (the variant grid), memory (one workflow streaming memory-steps steps)\n");
         return text.toString();
     }
@@ -132,6 +139,7 @@ final class BenchOptions {
         isolations();
         variants();
         stepsPerWorkflow();
+        outputBytes();
         replayWorkflows();
         memorySteps();
         memoryCheckpoint();
@@ -186,6 +194,26 @@ final class BenchOptions {
 
     int stepsPerWorkflow() {
         return integer("steps-per-workflow", 1);
+    }
+
+    /**
+     * @return the serialized output sizes to run, each a setting of its own; {@link
+     *         Setting#DEFAULT_OUTPUT_BYTES} is the transfer's own output
+     */
+    List<Integer> outputBytes() {
+        List<Integer> list = new ArrayList<>();
+        for (String item : list("output-bytes")) {
+            int bytes = parseInt("output-bytes", item, 0);
+            if (bytes > 64 << 20) {
+                throw new IllegalArgumentException("--output-bytes must be at most 64 MiB, was " + bytes);
+            }
+            if (bytes == 1) {
+                throw new IllegalArgumentException("--output-bytes: 0 (the row count) or at least 2 (a JSON string's"
+                        + " quotes), was 1");
+            }
+            list.add(bytes);
+        }
+        return list;
     }
 
     int replayWorkflows() {

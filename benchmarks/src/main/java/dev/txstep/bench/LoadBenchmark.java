@@ -32,6 +32,7 @@ final class LoadBenchmark {
         BenchDatabase database = new BenchDatabase(postgres);
         database.create();
         TxStepDatasources.install(postgres);
+        ResourceMeter.configure(postgres);
         List<Variant> variants = variants(postgres);
         try {
             Map<String, String> environment = Environment.describe(database,
@@ -39,7 +40,7 @@ final class LoadBenchmark {
             Results results = new Results(runId, options.asMap(), environment);
             variants.forEach(variant -> results.describe(variant.name(), variant.description()));
             measure(variants, results);
-            results.summarize(BenchOptions.VARIANTS.get(0));
+            results.summarize(BenchOptions.VARIANTS.get(0), BenchOptions.LIMIT);
             new ResultsWriter(out).write(results);
             Progress.log("results in %s", out.toAbsolutePath());
         } finally {
@@ -54,7 +55,8 @@ final class LoadBenchmark {
 
     private void measure(List<Variant> variants, Results results) {
         Timing timing = options.timing();
-        int total = options.rounds() * options.concurrencies().size() * options.isolations().size() * variants.size();
+        int total = options.rounds() * options.concurrencies().size() * options.isolations().size()
+                * options.outputBytes().size() * variants.size();
         int warmUps = options.warmupRound() ? options.isolations().size() * variants.size() : 0;
         Progress.log("%d measurements (+ %d in the warm-up round) of %.1f s after %.1f s warm-up: about %d minutes",
                 total, warmUps, timing.window().toMillis() / 1000.0, timing.warmup().toMillis() / 1000.0,
@@ -63,29 +65,42 @@ final class LoadBenchmark {
         warmUp(variants, timing);
         int done = 0;
         for (int round = 1; round <= options.rounds(); round++) {
-            for (int concurrency : options.concurrencies()) {
-                for (Isolation isolation : options.isolations()) {
-                    Setting setting = new Setting(concurrency, isolation);
-                    for (int i = 0; i < variants.size(); i++) {
-                        Variant variant = variants.get((i + round - 1) % variants.size());
-                        done++;
-                        try {
-                            Sample sample = variant.measure(setting, timing, round);
-                            results.add(sample);
-                            Recorder.Window w = sample.window();
-                            Progress.log("[%d/%d] round %d %-16s %-22s %9.0f ops/s  p50 %7.2f ms  p99 %7.2f ms%s%s",
-                                    done, total, round, variant.name(), setting, w.opsPerSecond(), w.p50Ms(), w.p99Ms(),
-                                    w.errors() == 0 ? "" : "  errors " + w.errors() + " (" + w.firstError() + ")",
-                                    sample.note() == null ? "" : "  [" + sample.note() + "]");
-                        } catch (Exception e) {
-                            results.fail(variant.name(), setting, round, e);
-                            Progress.log("[%d/%d] round %d %-16s %-22s FAILED: %s", done, total, round, variant.name(),
-                                    setting, e);
-                        }
+            for (Setting setting : settings()) {
+                for (int i = 0; i < variants.size(); i++) {
+                    Variant variant = variants.get((i + round - 1) % variants.size());
+                    done++;
+                    try {
+                        Sample sample = variant.measure(setting, timing, round);
+                        results.add(sample);
+                        Recorder.Window w = sample.window();
+                        ResourceMeter.Usage u = sample.usage();
+                        Progress.log("[%d/%d] round %d %-16s %-22s %9.0f ops/s  p50 %7.2f ms  p99 %7.2f ms%s%s%s",
+                                done, total, round, variant.name(), setting, w.opsPerSecond(), w.p50Ms(), w.p99Ms(),
+                                u == null ? "" : String.format("  cpu/op jvm %.0f µs pg %.0f µs  alloc/op %.1f KB",
+                                        u.jvmCpuMicros(), u.postgresCpuMicros(), u.allocatedBytes() / 1024),
+                                w.errors() == 0 ? "" : "  errors " + w.errors() + " (" + w.firstError() + ")",
+                                sample.note() == null ? "" : "  [" + sample.note() + "]");
+                    } catch (Exception e) {
+                        results.fail(variant.name(), setting, round, e);
+                        Progress.log("[%d/%d] round %d %-16s %-22s FAILED: %s", done, total, round, variant.name(),
+                                setting, e);
                     }
                 }
             }
         }
+    }
+
+    /** Every cell of the grid, in the order a round takes them: concurrency, isolation, output size. */
+    private List<Setting> settings() {
+        List<Setting> settings = new ArrayList<>();
+        for (int concurrency : options.concurrencies()) {
+            for (Isolation isolation : options.isolations()) {
+                for (int outputBytes : options.outputBytes()) {
+                    settings.add(new Setting(concurrency, isolation, outputBytes));
+                }
+            }
+        }
+        return settings;
     }
 
     /**
@@ -101,7 +116,7 @@ final class LoadBenchmark {
         for (Isolation isolation : options.isolations()) {
             for (Variant variant : variants) {
                 if (variant instanceof InProcessVariant) {
-                    Setting setting = new Setting(concurrency, isolation);
+                    Setting setting = new Setting(concurrency, isolation, options.outputBytes().get(0));
                     try {
                         Sample sample = variant.measure(setting, timing, 0);
                         Progress.log("[warm-up] %-16s %-22s %9.0f ops/s (not recorded)", variant.name(), setting,
@@ -120,6 +135,11 @@ final class LoadBenchmark {
         for (String name : options.variants()) {
             variants.add(switch (name) {
                 case "r2dbc-baseline" -> new PlainR2dbcVariant(postgres);
+                case "limit" -> {
+                    // txstep's own migration makes the limit's table: same columns, key and indexes.
+                    TxStepDatasources.install(postgres, BenchDatabase.LIMIT_SCHEMA);
+                    yield new LimitVariant(postgres, steps, runId);
+                }
                 case "txstep-first" -> new TxStepFirstRunVariant(postgres, steps, runId);
                 case "txstep-replay" -> new TxStepReplayVariant(postgres, steps, options.replayWorkflows(), runId);
                 case "txstep-blocking" -> new TxStepBlockingVariant(postgres, steps, runId);
