@@ -7,8 +7,11 @@
 #   scripts/bench.sh                 # the full grid (about 45 minutes)
 #   scripts/bench.sh --quick         # c=16 only, 2 rounds of 2 s
 #   scripts/bench.sh --mode memory   # one workflow streaming 1 000 000 steps
+#   scripts/bench.sh --steps-per-workflow 1                       # one-step workflows
+#   scripts/bench.sh --output-bytes 16,1024,16384,262144 --variants limit,txstep-first
 #
-# Environment: JAVA_OPTS (extra JVM options, e.g. -XX:StartFlightRecording=filename=bench.jfr),
+# Environment: BENCH_JVM_OPTS (the harness JVM's heap and collector; default below), JAVA_OPTS
+# (extra JVM options, after BENCH_JVM_OPTS, e.g. -XX:StartFlightRecording=filename=bench.jfr),
 # BENCH_SKIP_BUILD=1 to reuse the last build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,6 +58,11 @@ if [[ -z "${BENCH_SKIP_BUILD:-}" ]]; then
 fi
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-# shellcheck disable=SC2086 # JAVA_OPTS is a list of options
-exec java -Djava.awt.headless=true -Dbench.commit="$commit" ${JAVA_OPTS:-} \
+# A fixed heap and an explicit collector, so a run does not depend on the machine's RAM (the
+# default heap is a quarter of it, starting at 1/64) and every variant runs on the same heap from
+# the start. Measured in BENCHMARKS.md: GC took at most 3 % of a window either way; the warm-up
+# passes (JIT) are what mattered.
+jvm_opts=${BENCH_JVM_OPTS:--Xms1g -Xmx1g -XX:+UseG1GC -XX:+AlwaysPreTouch}
+# shellcheck disable=SC2086 # the options are lists
+exec java -Djava.awt.headless=true -Dbench.commit="$commit" $jvm_opts ${JAVA_OPTS:-} \
   -cp "benchmarks/target/classes:benchmarks/target/lib/*" dev.txstep.bench.Bench "$@"

@@ -34,12 +34,15 @@ final class BenchOptions {
         QUICK.put("replay-workflows", "200");
         QUICK.put("memory-steps", "20000");
         QUICK.put("memory-checkpoint", "5000");
+        QUICK.put("warmup-max-passes", "2");
 
         DEFAULTS.put("mode", "load");
         DEFAULTS.put("seconds", "5");
         DEFAULTS.put("warmup", "2");
         DEFAULTS.put("rounds", "5");
         DEFAULTS.put("warmup-round", "true");
+        DEFAULTS.put("warmup-jit-percent", "10");
+        DEFAULTS.put("warmup-max-passes", "4");
         DEFAULTS.put("concurrency", "1,16,64");
         DEFAULTS.put("isolation", "READ_COMMITTED,SERIALIZABLE");
         DEFAULTS.put("variants", String.join(",", VARIANTS));
@@ -140,6 +143,8 @@ final class BenchOptions {
         variants();
         stepsPerWorkflow();
         outputBytes();
+        warmupJitPercent();
+        warmupMaxPasses();
         replayWorkflows();
         memorySteps();
         memoryCheckpoint();
@@ -248,6 +253,16 @@ final class BenchOptions {
     /** @return whether round 0 (JIT warm-up, not recorded) runs first */
     boolean warmupRound() {
         return Boolean.parseBoolean(values.get("warmup-round"));
+    }
+
+    /** @return the JIT compilation share of a window (per cent of one core) below which warm-up ends */
+    double warmupJitPercent() {
+        return number("warmup-jit-percent", 0);
+    }
+
+    /** @return the most warm-up passes to run while the JIT keeps compiling */
+    int warmupMaxPasses() {
+        return integer("warmup-max-passes", 1);
     }
 
     boolean keep() {

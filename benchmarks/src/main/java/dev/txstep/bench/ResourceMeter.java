@@ -1,6 +1,8 @@
 package dev.txstep.bench;
 
 import java.io.IOException;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -24,7 +26,9 @@ import java.util.concurrent.TimeUnit;
  * the CPU and memory one operation costs mostly does not; and they show the client's cost of a
  * variant directly instead of leaving it to be guessed from ops/s.
  *
- * <p>Sources: {@code OperatingSystemMXBean.getProcessCpuTime()} for the JVM (every thread, the
+ * <p>Sources: {@code OperatingSystemMXBean.getProcessCpuTime()} for the JVM, and the garbage
+ * collectors' and the JIT compiler's MXBeans for the share of the window spent collecting and
+ * compiling (every thread, the
  * harness's own bookkeeping included); {@code ThreadMXBean.getThreadAllocatedBytes} summed over the
  * threads alive at the window's end, each minus its count at the start (a thread that ended inside
  * the window is lost: an undercount, small since the workers' threads live through it);
@@ -46,6 +50,8 @@ final class ResourceMeter {
 
     private final long startedNanos = System.nanoTime();
     private final long jvmCpuNanos;
+    private final long gcMillis;
+    private final long jitMillis;
     private final Map<Long, Long> threadBytes;
     private final Map<Long, Long> postgresTicks;
     private final Set<Long> own;
@@ -55,6 +61,8 @@ final class ResourceMeter {
         this.postgresTicks = postgresTicks();
         this.threadBytes = threadBytes();
         this.jvmCpuNanos = jvmCpuNanos();
+        this.gcMillis = gcMillis();
+        this.jitMillis = jitMillis();
     }
 
     /**
@@ -84,6 +92,8 @@ final class ResourceMeter {
      */
     Usage stop(long ops) {
         long cpu = jvmCpuNanos() - jvmCpuNanos;
+        long gc = gcMillis() - gcMillis;
+        long jit = jitMillis() - jitMillis;
         long bytes = delta(threadBytes(), threadBytes);
         Map<Long, Long> postgresNow = postgresTicks();
         long pgTicks = delta(postgresNow, postgresTicks);
@@ -103,7 +113,8 @@ final class ResourceMeter {
         double ownMicros = ownTicks * 1e6 / TICKS_PER_SECOND;
         double n = Math.max(1, ops);
         return new Usage(cpu / 1e3 / n, bytes / n, pgMicros / n, metered == 0 ? Double.NaN : ownMicros / n,
-                metered, cpu / 1e9 / seconds, pgMicros / 1e6 / seconds);
+                metered, cpu / 1e9 / seconds, pgMicros / 1e6 / seconds, gc / 10.0 / seconds,
+                jit / 10.0 / seconds);
     }
 
     /**
@@ -117,9 +128,27 @@ final class ResourceMeter {
      * @param ownBackends        how many own backends were metered
      * @param jvmCores           harness JVM CPU time ÷ window: cores busy on average
      * @param postgresCores      {@code postgres} processes' CPU time ÷ window
+     * @param gcPercent          the collectors' accumulated collection time ÷ window, in per cent
+     *                           (G1's young pauses and its concurrent cycles' pauses)
+     * @param jitPercent         the JIT compilers' accumulated compilation time ÷ window, in per
+     *                           cent (summed over compiler threads, so it may pass 100): non-zero
+     *                           means the window still measured code being compiled
      */
     record Usage(double jvmCpuMicros, double allocatedBytes, double postgresCpuMicros, double ownBackendCpuMicros,
-            int ownBackends, double jvmCores, double postgresCores) {
+            int ownBackends, double jvmCores, double postgresCores, double gcPercent, double jitPercent) {
+    }
+
+    private static long jitMillis() {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+    }
+
+    private static long gcMillis() {
+        long sum = 0;
+        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            sum += Math.max(0, gc.getCollectionTime());
+        }
+        return sum;
     }
 
     private static long jvmCpuNanos() {

@@ -99,7 +99,7 @@ final class ResultsWriter {
     private static void usage(ObjectNode node, ResourceMeter.Usage usage) {
         if (usage == null) {
             for (String name : new String[] {"jvmCpuMicrosPerOp", "allocatedBytesPerOp", "postgresCpuMicrosPerOp",
-                    "ownBackendCpuMicrosPerOp", "ownBackends", "jvmCores", "postgresCores"}) {
+                    "ownBackendCpuMicrosPerOp", "ownBackends", "jvmCores", "postgresCores", "gcPercent", "jitPercent"}) {
                 node.putNull(name);
             }
             return;
@@ -115,6 +115,8 @@ final class ResultsWriter {
         node.put("ownBackends", usage.ownBackends());
         node.put("jvmCores", round(usage.jvmCores()));
         node.put("postgresCores", round(usage.postgresCores()));
+        node.put("gcPercent", round(usage.gcPercent()));
+        node.put("jitPercent", round(usage.jitPercent()));
     }
 
     private static String markdown(Results results) {
@@ -131,15 +133,15 @@ final class ResultsWriter {
                 .append("operation over the timed window, medians over rounds: JVM = the harness process; ")
                 .append("PG all = every `postgres` process on the machine (background processes and other clients ")
                 .append("included); PG own = the benchmark's own backends; KB = bytes allocated by the harness's ")
-                .append("threads ÷ 1024. Noisy where other work shares the machine.\n\n");
+                .append("threads ÷ 1024; GC % = collection time ÷ window. Noisy where other work shares the machine.\n\n");
         md.append("output B: the serialized step output's length; \"count\" = the transfer's row count ")
                 .append("(`[\"java.lang.Long\",1]`, 20 bytes).\n\n");
         md.append("| variant | isolation | c | output B | ops/s | p50 ms | p99 ms | ÷ baseline | ÷ limit ")
-                .append("| JVM µs/op | PG own µs/op | PG all µs/op | KB/op | errors | notes |\n");
-        md.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
+                .append("| JVM µs/op | PG own µs/op | PG all µs/op | KB/op | GC % | errors | notes |\n");
+        md.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
         for (SummaryRow row : results.summary()) {
             ResourceMeter.Usage u = row.usage().orElse(null);
-            md.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %.0f | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %d | %s |%n",
+            md.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %.0f | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s | %d | %s |%n",
                     row.variant(), row.setting().isolation(), row.setting().concurrency(),
                     row.setting().outputBytes() == Setting.DEFAULT_OUTPUT_BYTES ? "count"
                             : Integer.toString(row.setting().outputBytes()), row.opsPerSecond(), row.p50Ms(), row.p99Ms(),
@@ -149,6 +151,7 @@ final class ResultsWriter {
                             : String.format(Locale.ROOT, "%.0f", u.ownBackendCpuMicros()),
                     u == null ? "–" : String.format(Locale.ROOT, "%.0f", u.postgresCpuMicros()),
                     u == null ? "–" : String.format(Locale.ROOT, "%.1f", u.allocatedBytes() / 1024),
+                    u == null ? "–" : String.format(Locale.ROOT, "%.1f", u.gcPercent()),
                     row.errors(), row.notes().replace("|", "/")));
         }
         if (!results.failures().isEmpty()) {

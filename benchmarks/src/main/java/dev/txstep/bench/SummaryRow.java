@@ -120,7 +120,9 @@ public record SummaryRow(String variant, Setting setting, int rounds, double ops
                 own.isEmpty() ? Double.NaN : median(own, ResourceMeter.Usage::ownBackendCpuMicros),
                 (int) median(usages, ResourceMeter.Usage::ownBackends),
                 median(usages, ResourceMeter.Usage::jvmCores),
-                median(usages, ResourceMeter.Usage::postgresCores)));
+                median(usages, ResourceMeter.Usage::postgresCores),
+                median(usages, ResourceMeter.Usage::gcPercent),
+                median(usages, ResourceMeter.Usage::jitPercent)));
     }
 
     static <T> double median(List<T> items, ToDoubleFunction<T> value) {
