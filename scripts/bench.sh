@@ -11,8 +11,11 @@
 #                                    # r2dbc-baseline and txstep-first from 1, 2 and 4 JVMs at
 #                                    # once, same total concurrency (each JVM gets concurrency/N),
 #                                    # summed over the JVMs (needs jq)
+#   scripts/bench.sh --steps-per-workflow 1                       # one-step workflows
+#   scripts/bench.sh --output-bytes 16,1024,16384,262144 --variants limit,txstep-first
 #
-# Environment: JAVA_OPTS (extra JVM options, e.g. -XX:StartFlightRecording=filename=bench.jfr),
+# Environment: BENCH_JVM_OPTS (the harness JVM's heap and collector; default below), JAVA_OPTS
+# (extra JVM options, after BENCH_JVM_OPTS, e.g. -XX:StartFlightRecording=filename=bench.jfr),
 # BENCH_SKIP_BUILD=1 to reuse the last build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,9 +63,15 @@ fi
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
+# A fixed heap and an explicit collector, so a run does not depend on the machine's RAM (the
+# default heap is a quarter of it, starting at 1/64) and every variant runs on the same heap from
+# the start. Measured in BENCHMARKS.md: GC took at most 3 % of a window either way; the warm-up
+# passes (JIT) are what mattered.
+jvm_opts=${BENCH_JVM_OPTS:--Xms1g -Xmx1g -XX:+UseG1GC -XX:+AlwaysPreTouch}
+
 harness() {
-  # shellcheck disable=SC2086 # JAVA_OPTS is a list of options
-  java -Djava.awt.headless=true -Dbench.commit="$commit" ${JAVA_OPTS:-} \
+  # shellcheck disable=SC2086 # the options are lists
+  java -Djava.awt.headless=true -Dbench.commit="$commit" $jvm_opts ${JAVA_OPTS:-} \
     -cp "benchmarks/target/classes:benchmarks/target/lib/*" dev.txstep.bench.Bench "$@"
 }
 
@@ -111,6 +120,6 @@ if [[ " $* " == *" --mode instances "* ]]; then
   exit 0
 fi
 
-# shellcheck disable=SC2086 # JAVA_OPTS is a list of options
-exec java -Djava.awt.headless=true -Dbench.commit="$commit" ${JAVA_OPTS:-} \
+# shellcheck disable=SC2086 # the options are lists
+exec java -Djava.awt.headless=true -Dbench.commit="$commit" $jvm_opts ${JAVA_OPTS:-} \
   -cp "benchmarks/target/classes:benchmarks/target/lib/*" dev.txstep.bench.Bench "$@"

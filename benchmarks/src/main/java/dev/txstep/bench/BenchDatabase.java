@@ -16,6 +16,11 @@ public final class BenchDatabase {
 
     /** Where txstep records outputs ({@code datasource_outputs}). */
     public static final String TXSTEP_SCHEMA = "bench_txstep";
+    /**
+     * Where the limit variant writes its output rows: a {@code datasource_outputs} of its own, made
+     * by txstep's migration, so the limit's inserts do not share pages and index with txstep's.
+     */
+    public static final String LIMIT_SCHEMA = "bench_limit";
     /** Where DBOS Java's {@code JdbcStepFactory} records outputs ({@code tx_step_outputs}). */
     public static final String DBOS_JAVA_SCHEMA = "bench_dbos_java";
     /** Where DBOS TS's {@code PostgresDataSource} records outputs ({@code transaction_completion}). */
@@ -25,7 +30,7 @@ public final class BenchDatabase {
     /** DBOS TS's system database (its migrations differ from DBOS Java's, so it gets its own). */
     public static final String DBOS_TS_SYSTEM_DB = "bench_dbos_ts_sys";
 
-    private static final List<String> SCHEMAS = List.of(Transfers.SCHEMA, TXSTEP_SCHEMA, DBOS_JAVA_SCHEMA,
+    private static final List<String> SCHEMAS = List.of(Transfers.SCHEMA, TXSTEP_SCHEMA, LIMIT_SCHEMA, DBOS_JAVA_SCHEMA,
             DBOS_TS_SCHEMA);
     private static final List<String> DATABASES = List.of(DBOS_JAVA_SYSTEM_DB, DBOS_TS_SYSTEM_DB);
 

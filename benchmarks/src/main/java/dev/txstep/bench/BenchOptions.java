@@ -17,8 +17,11 @@ import java.util.Set;
 final class BenchOptions {
 
     /** Every variant, in the order results list them; the first is the baseline. */
-    static final List<String> VARIANTS = List.of("r2dbc-baseline", "txstep-first", "txstep-replay",
+    static final List<String> VARIANTS = List.of("r2dbc-baseline", "limit", "txstep-first", "txstep-replay",
             "txstep-blocking", "dbos-java", "dbos-ts");
+
+    /** The physical-limit variant, the second divisor of every table and chart. */
+    static final String LIMIT = "limit";
 
     private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
     private static final Map<String, String> QUICK = new LinkedHashMap<>();
@@ -31,16 +34,20 @@ final class BenchOptions {
         QUICK.put("replay-workflows", "200");
         QUICK.put("memory-steps", "20000");
         QUICK.put("memory-checkpoint", "5000");
+        QUICK.put("warmup-max-passes", "2");
 
         DEFAULTS.put("mode", "load");
         DEFAULTS.put("seconds", "5");
         DEFAULTS.put("warmup", "2");
         DEFAULTS.put("rounds", "5");
         DEFAULTS.put("warmup-round", "true");
+        DEFAULTS.put("warmup-jit-percent", "10");
+        DEFAULTS.put("warmup-max-passes", "4");
         DEFAULTS.put("concurrency", "1,16,64");
         DEFAULTS.put("isolation", "READ_COMMITTED,SERIALIZABLE");
         DEFAULTS.put("variants", String.join(",", VARIANTS));
         DEFAULTS.put("steps-per-workflow", "10");
+        DEFAULTS.put("output-bytes", Integer.toString(Setting.DEFAULT_OUTPUT_BYTES));
         DEFAULTS.put("replay-workflows", "1000");
         DEFAULTS.put("memory-steps", "1000000");
         DEFAULTS.put("memory-checkpoint", "100000");
@@ -118,6 +125,9 @@ final class BenchOptions {
                 """.formatted(QUICK));
         DEFAULTS.forEach((name, value) -> text.append(String.format("  --%-20s %s%n", name, value)));
         text.append("variants: ").append(String.join(", ", VARIANTS)).append(" (the baseline always runs)\n");
+        text.append("output-bytes: serialized step output sizes, e.g. 16,1024,16384,262144, each a setting of its own;\n"
+                + "  0 = the transfer's row count (txstep writes [\"java.lang.Long\",1], 20 bytes); applies to limit,\n"
+                + "  txstep-first and txstep-blocking (the others run their usual output)\n");
         text.append("modes: load (the variant grid), memory (one workflow streaming memory-steps steps)\n");
         return text.toString();
     }
@@ -132,6 +142,9 @@ final class BenchOptions {
         isolations();
         variants();
         stepsPerWorkflow();
+        outputBytes();
+        warmupJitPercent();
+        warmupMaxPasses();
         replayWorkflows();
         memorySteps();
         memoryCheckpoint();
@@ -188,6 +201,26 @@ final class BenchOptions {
         return integer("steps-per-workflow", 1);
     }
 
+    /**
+     * @return the serialized output sizes to run, each a setting of its own; {@link
+     *         Setting#DEFAULT_OUTPUT_BYTES} is the transfer's own output
+     */
+    List<Integer> outputBytes() {
+        List<Integer> list = new ArrayList<>();
+        for (String item : list("output-bytes")) {
+            int bytes = parseInt("output-bytes", item, 0);
+            if (bytes > 64 << 20) {
+                throw new IllegalArgumentException("--output-bytes must be at most 64 MiB, was " + bytes);
+            }
+            if (bytes == 1) {
+                throw new IllegalArgumentException("--output-bytes: 0 (the row count) or at least 2 (a JSON string's"
+                        + " quotes), was 1");
+            }
+            list.add(bytes);
+        }
+        return list;
+    }
+
     int replayWorkflows() {
         return integer("replay-workflows", 1);
     }
@@ -220,6 +253,16 @@ final class BenchOptions {
     /** @return whether round 0 (JIT warm-up, not recorded) runs first */
     boolean warmupRound() {
         return Boolean.parseBoolean(values.get("warmup-round"));
+    }
+
+    /** @return the JIT compilation share of a window (per cent of one core) below which warm-up ends */
+    double warmupJitPercent() {
+        return number("warmup-jit-percent", 0);
+    }
+
+    /** @return the most warm-up passes to run while the JIT keeps compiling */
+    int warmupMaxPasses() {
+        return integer("warmup-max-passes", 1);
     }
 
     boolean keep() {

@@ -26,6 +26,9 @@ final class Environment {
                 + System.getProperty("os.arch"));
         env.put("cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
         env.put("maxHeapMiB", Long.toString(Runtime.getRuntime().maxMemory() >> 20));
+        env.put("jvmArgs", String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()));
+        env.put("gc", String.join(", ", java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .map(java.lang.management.GarbageCollectorMXBean::getName).toList()));
         try {
             env.put("postgresql", database.serverVersion());
         } catch (Exception e) {

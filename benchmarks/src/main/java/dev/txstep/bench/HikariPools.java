@@ -29,6 +29,8 @@ final class HikariPools {
         config.setMaximumPoolSize(size);
         config.setMinimumIdle(size);
         config.setPoolName(name);
+        // So ResourceMeter meters these backends' CPU as the R2DBC pools' (DBOS's system pool too).
+        config.addDataSourceProperty("ApplicationName", ResourceMeter.APPLICATION_NAME);
         return new HikariDataSource(config);
     }
 }

@@ -23,11 +23,13 @@ abstract class InProcessVariant implements Variant {
         try (Load load = open(setting, recorder)) {
             load.start();
             Thread.sleep(timing.warmup().toMillis());
+            ResourceMeter meter = ResourceMeter.start();
             recorder.open();
             Thread.sleep(timing.window().toMillis());
             Recorder.Window window = recorder.close();
+            ResourceMeter.Usage usage = meter.stop(window.ops());
             load.stop();
-            return new Sample(name(), setting, round, window, load.note());
+            return new Sample(name(), setting, round, window, load.note(), usage);
         }
     }
 }

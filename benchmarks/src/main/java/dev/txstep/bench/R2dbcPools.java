@@ -8,7 +8,9 @@ import java.time.Duration;
 /**
  * Builds the r2dbc-pool every R2DBC variant runs on — the plain baseline and txstep alike — with
  * the settings {@code AsyncDatasource} gives the pool it builds from a URL, sized by
- * {@link Setting#poolSize()} and filled before the timed window.
+ * {@link Setting#poolSize()} and filled before the timed window. Its connections carry the
+ * {@code application_name} {@value ResourceMeter#APPLICATION_NAME}, so {@link ResourceMeter} can
+ * tell the benchmark's backends from the server's other processes.
  */
 final class R2dbcPools {
 
@@ -24,7 +26,7 @@ final class R2dbcPools {
      */
     static ConnectionPool open(Postgres postgres, int size) {
         ConnectionPool pool = new ConnectionPool(ConnectionPoolConfiguration
-                .builder(ConnectionFactories.get(postgres.r2dbcUrl()))
+                .builder(ConnectionFactories.get(postgres.r2dbcUrl() + "?applicationName=" + ResourceMeter.APPLICATION_NAME))
                 .name("bench")
                 .initialSize(size)
                 .maxSize(size)

@@ -19,7 +19,9 @@ import javax.imageio.ImageIO;
  * Draws the summary's ratios to the baseline as a grouped bar chart (PNG, java.awt, headless): one
  * group per setting, one bar per variant, on a logarithmic axis because replays run several times
  * faster than the baseline and DBOS workflows several times slower. Bars grow from the baseline's
- * 1× line, up when faster, down when slower.
+ * 1× line, up when faster, down when slower. The {@code limit} variant is a bar like the others
+ * (where the physical limit sits against the baseline), and the first-execution bars carry a second
+ * label, "L" and their ratio to the limit of the same rounds: the part of the gap that is txstep's.
  */
 final class RatioChart {
 
@@ -33,6 +35,8 @@ final class RatioChart {
         new Color(0x1f77b4), new Color(0x2ca02c), new Color(0xff7f0e), new Color(0x9467bd), new Color(0xd62728),
         new Color(0x8c564b), new Color(0x17becf)};
     private static final double[] GRID = {1, 2, 5};
+    /** The bars labelled with their ratio to the limit too: the variants that record what the limit writes. */
+    private static final Set<String> AGAINST_LIMIT = Set.of("txstep-first", "txstep-blocking");
 
     private final List<SummaryRow> rows;
     private final String rounds;
@@ -106,10 +110,17 @@ final class RatioChart {
                 String label = String.format(Locale.ROOT, "%.2f", ratio);
                 int labelY = ratio >= 1 ? y - 4 : y + 13;
                 g.drawString(label, x + (int) (barWidth - 2 - g.getFontMetrics().stringWidth(label)) / 2, labelY);
+                if (AGAINST_LIMIT.contains(row.variant()) && row.ratioToLimit().isPresent()) {
+                    String limitLabel = String.format(Locale.ROOT, "L%.2f", row.ratioToLimit().getAsDouble());
+                    g.setColor(PALETTE[v % PALETTE.length].darker());
+                    g.drawString(limitLabel, x + (int) (barWidth - 2 - g.getFontMetrics().stringWidth(limitLabel)) / 2,
+                            ratio >= 1 ? labelY - 13 : labelY + 13);
+                }
             }
             g.setColor(Color.BLACK);
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
-            String label = setting.isolation().label() + "  c=" + setting.concurrency();
+            String label = setting.isolation().label() + "  c=" + setting.concurrency()
+                    + (setting.outputBytes() == Setting.DEFAULT_OUTPUT_BYTES ? "" : "  " + bytes(setting.outputBytes()));
             int labelWidth = g.getFontMetrics().stringWidth(label);
             g.drawString(label, (int) (LEFT + groupIndex * groupWidth + (groupWidth - labelWidth) / 2),
                     HEIGHT - BOTTOM + 25);
@@ -122,7 +133,11 @@ final class RatioChart {
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
         g.setColor(Color.DARK_GRAY);
         g.drawString("RC = READ COMMITTED, SER = SERIALIZABLE, c = operations (workflows) in flight;"
-                + " 1× = r2dbc-baseline", LEFT, HEIGHT - 30);
+                + " 1× = r2dbc-baseline; Lx.xx = ratio to the limit variant (same rounds)", LEFT, HEIGHT - 30);
+    }
+
+    private static String bytes(int bytes) {
+        return bytes >= 1024 && bytes % 1024 == 0 ? bytes / 1024 + " KiB" : bytes + " B";
     }
 
     private static void drawGrid(Graphics2D g, Axis axis) {

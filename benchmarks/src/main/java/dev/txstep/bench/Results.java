@@ -51,7 +51,15 @@ final class Results {
     }
 
     void summarize(String baseline) {
-        summary = SummaryRow.of(samples, baseline);
+        summarize(baseline, null);
+    }
+
+    /**
+     * @param baseline the variant every ratio divides by
+     * @param limit    the variant the second ratio divides by, or null
+     */
+    void summarize(String baseline, String limit) {
+        summary = SummaryRow.of(samples, baseline, limit);
     }
 
     String runId() {

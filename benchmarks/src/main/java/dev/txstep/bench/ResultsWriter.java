@@ -53,6 +53,12 @@ final class ResultsWriter {
             } else {
                 node.putNull("ratioToBaseline");
             }
+            if (row.ratioToLimit().isPresent()) {
+                node.put("ratioToLimit", round(row.ratioToLimit().getAsDouble()));
+            } else {
+                node.putNull("ratioToLimit");
+            }
+            usage(node, row.usage().orElse(null));
             node.put("errors", row.errors());
             node.put("notes", row.notes());
         }
@@ -70,6 +76,7 @@ final class ResultsWriter {
             node.put("errors", sample.window().errors());
             node.put("firstError", sample.window().firstError());
             node.put("note", sample.note());
+            usage(node, sample.usage());
         }
         ArrayNode failures = root.putArray("failures");
         for (Results.Failure failure : results.failures()) {
@@ -85,6 +92,31 @@ final class ResultsWriter {
     private static void setting(ObjectNode node, Setting setting) {
         node.put("concurrency", setting.concurrency());
         node.put("isolation", setting.isolation().name());
+        node.put("outputBytes", setting.outputBytes());
+    }
+
+    /** Per-operation CPU (µs) and allocation (bytes); nulls where not metered. */
+    private static void usage(ObjectNode node, ResourceMeter.Usage usage) {
+        if (usage == null) {
+            for (String name : new String[] {"jvmCpuMicrosPerOp", "allocatedBytesPerOp", "postgresCpuMicrosPerOp",
+                    "ownBackendCpuMicrosPerOp", "ownBackends", "jvmCores", "postgresCores", "gcPercent", "jitPercent"}) {
+                node.putNull(name);
+            }
+            return;
+        }
+        node.put("jvmCpuMicrosPerOp", round(usage.jvmCpuMicros()));
+        node.put("allocatedBytesPerOp", Math.round(usage.allocatedBytes()));
+        node.put("postgresCpuMicrosPerOp", round(usage.postgresCpuMicros()));
+        if (Double.isNaN(usage.ownBackendCpuMicros())) {
+            node.putNull("ownBackendCpuMicrosPerOp");
+        } else {
+            node.put("ownBackendCpuMicrosPerOp", round(usage.ownBackendCpuMicros()));
+        }
+        node.put("ownBackends", usage.ownBackends());
+        node.put("jvmCores", round(usage.jvmCores()));
+        node.put("postgresCores", round(usage.postgresCores()));
+        node.put("gcPercent", round(usage.gcPercent()));
+        node.put("jitPercent", round(usage.jitPercent()));
     }
 
     private static String markdown(Results results) {
@@ -96,13 +128,30 @@ final class ResultsWriter {
                 .append(results.options().get("warmup")).append(" s warm-up); latencies: median over rounds of each ")
                 .append("round's percentile; ratio: median over rounds of ops/s ÷ r2dbc-baseline's ops/s ")
                 .append("in the same round and setting.\n\n");
-        md.append("| variant | isolation | c | ops/s | p50 ms | p99 ms | ratio | errors | notes |\n");
-        md.append("|---|---|--:|--:|--:|--:|--:|--:|---|\n");
+        md.append("÷ limit: the same pairing against the `limit` variant (the baseline's transaction plus ")
+                .append("txstep's output row sent as txstep sends it, no txstep code). CPU and allocation are per ")
+                .append("operation over the timed window, medians over rounds: JVM = the harness process; ")
+                .append("PG all = every `postgres` process on the machine (background processes and other clients ")
+                .append("included); PG own = the benchmark's own backends; KB = bytes allocated by the harness's ")
+                .append("threads ÷ 1024; GC % = collection time ÷ window. Noisy where other work shares the machine.\n\n");
+        md.append("output B: the serialized step output's length; \"count\" = the transfer's row count ")
+                .append("(`[\"java.lang.Long\",1]`, 20 bytes).\n\n");
+        md.append("| variant | isolation | c | output B | ops/s | p50 ms | p99 ms | ÷ baseline | ÷ limit ")
+                .append("| JVM µs/op | PG own µs/op | PG all µs/op | KB/op | GC % | errors | notes |\n");
+        md.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
         for (SummaryRow row : results.summary()) {
-            md.append(String.format(Locale.ROOT, "| %s | %s | %d | %.0f | %.2f | %.2f | %s | %d | %s |%n",
-                    row.variant(), row.setting().isolation(), row.setting().concurrency(), row.opsPerSecond(),
-                    row.p50Ms(), row.p99Ms(),
-                    row.ratio().isPresent() ? String.format(Locale.ROOT, "%.2f×", row.ratio().getAsDouble()) : "–",
+            ResourceMeter.Usage u = row.usage().orElse(null);
+            md.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %.0f | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s | %d | %s |%n",
+                    row.variant(), row.setting().isolation(), row.setting().concurrency(),
+                    row.setting().outputBytes() == Setting.DEFAULT_OUTPUT_BYTES ? "count"
+                            : Integer.toString(row.setting().outputBytes()), row.opsPerSecond(), row.p50Ms(), row.p99Ms(),
+                    ratio(row.ratio()), ratio(row.ratioToLimit()),
+                    u == null ? "–" : String.format(Locale.ROOT, "%.0f", u.jvmCpuMicros()),
+                    u == null || Double.isNaN(u.ownBackendCpuMicros()) ? "–"
+                            : String.format(Locale.ROOT, "%.0f", u.ownBackendCpuMicros()),
+                    u == null ? "–" : String.format(Locale.ROOT, "%.0f", u.postgresCpuMicros()),
+                    u == null ? "–" : String.format(Locale.ROOT, "%.1f", u.allocatedBytes() / 1024),
+                    u == null ? "–" : String.format(Locale.ROOT, "%.1f", u.gcPercent()),
                     row.errors(), row.notes().replace("|", "/")));
         }
         if (!results.failures().isEmpty()) {
@@ -121,6 +170,10 @@ final class ResultsWriter {
         results.options().forEach((name, value) -> md.append("- ").append(name).append(": ").append(value).append('\n'));
         md.append("\n![ratios to the baseline](ratios.png)\n");
         return md.toString();
+    }
+
+    private static String ratio(java.util.OptionalDouble ratio) {
+        return ratio.isPresent() ? String.format(Locale.ROOT, "%.2f×", ratio.getAsDouble()) : "–";
     }
 
     private static double round(double value) {

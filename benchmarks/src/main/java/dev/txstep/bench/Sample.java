@@ -9,6 +9,14 @@ package dev.txstep.bench;
  * @param window  what the timed window measured
  * @param note    what the variant wants the reader to know about this measurement (a limiter it
  *                observed, say), or null
+ * @param usage   CPU time and allocation per operation over the window, or null where not metered
+ *                (a variant in another process)
  */
-public record Sample(String variant, Setting setting, int round, Recorder.Window window, String note) {
+public record Sample(String variant, Setting setting, int round, Recorder.Window window, String note,
+        ResourceMeter.Usage usage) {
+
+    /** A sample without resource figures. */
+    public Sample(String variant, Setting setting, int round, Recorder.Window window, String note) {
+        this(variant, setting, round, window, note, null);
+    }
 }

@@ -6,8 +6,27 @@ package dev.txstep.bench;
  * @param concurrency operations (or workflows) in flight at once; also every variant's connection
  *                    count, see {@link #poolSize()}
  * @param isolation   the isolation level of every transaction
+ * @param outputBytes the length of the step's serialized output that the txstep variants record
+ *                    and the limit variant writes: {@value #DEFAULT_OUTPUT_BYTES} means the
+ *                    transfer's own output (the row count, a {@code Long} that txstep's default
+ *                    serializer writes as {@code ["java.lang.Long",1]}, 20 bytes); 2 or more makes
+ *                    the step return a string that serializes to that many bytes (see
+ *                    {@link StepOutputs}). Variants that record nothing ignore it.
  */
-public record Setting(int concurrency, Isolation isolation) {
+public record Setting(int concurrency, Isolation isolation, int outputBytes) {
+
+    /** Not a size: the transfer's own output, its row count (a {@code Long}). */
+    public static final int DEFAULT_OUTPUT_BYTES = 0;
+
+    /**
+     * A setting with the transfer's own output.
+     *
+     * @param concurrency operations in flight
+     * @param isolation   the isolation level
+     */
+    public Setting(int concurrency, Isolation isolation) {
+        this(concurrency, isolation, DEFAULT_OUTPUT_BYTES);
+    }
 
     /**
      * Checks the concurrency.
@@ -20,6 +39,10 @@ public record Setting(int concurrency, Isolation isolation) {
         }
         if (isolation == null) {
             throw new IllegalArgumentException("isolation must not be null");
+        }
+        if (outputBytes < 0 || outputBytes == 1) {
+            throw new IllegalArgumentException("outputBytes must be 0 (the row count) or at least 2, was "
+                    + outputBytes);
         }
     }
 
@@ -48,6 +71,6 @@ public record Setting(int concurrency, Isolation isolation) {
 
     @Override
     public String toString() {
-        return "c=" + concurrency + " " + isolation;
+        return "c=" + concurrency + " " + isolation + (outputBytes == DEFAULT_OUTPUT_BYTES ? "" : " out=" + outputBytes + "B");
     }
 }

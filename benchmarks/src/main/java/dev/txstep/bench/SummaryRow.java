@@ -7,6 +7,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.function.ToDoubleFunction;
@@ -30,9 +31,25 @@ import java.util.stream.Collectors;
  * @param ratio        median per-round ratio to the baseline, empty where no baseline ran
  * @param errors       failed operations, all rounds
  * @param notes        the samples' distinct notes, joined
+ * @param ratioToLimit median per-round ratio to the limit variant (same pairing as {@code ratio}),
+ *                     empty where the limit did not run
+ * @param usage        medians over rounds of the samples' per-operation CPU and allocation, empty
+ *                     where no sample was metered
  */
 public record SummaryRow(String variant, Setting setting, int rounds, double opsPerSecond, double minOps,
-        double maxOps, double p50Ms, double p99Ms, OptionalDouble ratio, long errors, String notes) {
+        double maxOps, double p50Ms, double p99Ms, OptionalDouble ratio, long errors, String notes,
+        OptionalDouble ratioToLimit, Optional<ResourceMeter.Usage> usage) {
+
+    /**
+     * Summarizes samples with ratios to the baseline only.
+     *
+     * @param samples  every sample of the run
+     * @param baseline the baseline's variant name
+     * @return the rows
+     */
+    public static List<SummaryRow> of(List<Sample> samples, String baseline) {
+        return of(samples, baseline, null);
+    }
 
     /**
      * Summarizes samples into one row per variant and setting, in the order variants and settings
@@ -40,28 +57,30 @@ public record SummaryRow(String variant, Setting setting, int rounds, double ops
      *
      * @param samples  every sample of the run
      * @param baseline the baseline's variant name
+     * @param limit    the limit variant's name, the second divisor; null for none
      * @return the rows
      */
-    public static List<SummaryRow> of(List<Sample> samples, String baseline) {
+    public static List<SummaryRow> of(List<Sample> samples, String baseline, String limit) {
         Map<String, Map<Setting, List<Sample>>> byVariant = samples.stream().collect(Collectors.groupingBy(
                 Sample::variant, LinkedHashMap::new,
                 Collectors.groupingBy(Sample::setting, LinkedHashMap::new, Collectors.toList())));
         Map<Setting, List<Sample>> baselines = byVariant.getOrDefault(baseline, Map.of());
+        Map<Setting, List<Sample>> limits = limit == null ? Map.of() : byVariant.getOrDefault(limit, Map.of());
         List<SummaryRow> rows = new ArrayList<>();
         byVariant.forEach((variant, bySetting) -> bySetting.forEach((setting, list) ->
-                rows.add(row(variant, setting, list, baselines.getOrDefault(setting, List.of())))));
+                rows.add(row(variant, setting, list, baselines.getOrDefault(setting, List.of()),
+                        variant.equals(limit) ? List.of() : limits.getOrDefault(setting, List.of())))));
         rows.sort(Comparator.comparing((SummaryRow row) -> row.setting().isolation())
                 .thenComparingInt(row -> row.setting().concurrency())
+                .thenComparingInt(row -> row.setting().outputBytes())
                 .thenComparingInt(row -> BenchOptions.VARIANTS.indexOf(row.variant())));
         return rows;
     }
 
-    private static SummaryRow row(String variant, Setting setting, List<Sample> samples, List<Sample> baselines) {
-        List<Double> ratios = new ArrayList<>();
-        for (Sample sample : samples) {
-            baselines.stream().filter(b -> b.round() == sample.round() && b.window().ops() > 0).findFirst()
-                    .ifPresent(b -> ratios.add(sample.window().opsPerSecond() / b.window().opsPerSecond()));
-        }
+    private static SummaryRow row(String variant, Setting setting, List<Sample> samples, List<Sample> baselines,
+            List<Sample> limits) {
+        OptionalDouble ratio = pairedRatio(samples, baselines);
+        OptionalDouble ratioToLimit = pairedRatio(samples, limits);
         Set<String> notes = new LinkedHashSet<>();
         samples.stream().map(Sample::note).filter(Objects::nonNull).forEach(notes::add);
         return new SummaryRow(variant, setting, samples.size(),
@@ -70,9 +89,40 @@ public record SummaryRow(String variant, Setting setting, int rounds, double ops
                 samples.stream().mapToDouble(s -> s.window().opsPerSecond()).max().orElse(0),
                 median(samples, s -> s.window().p50Ms()),
                 median(samples, s -> s.window().p99Ms()),
-                ratios.isEmpty() ? OptionalDouble.empty() : OptionalDouble.of(median(ratios, Double::doubleValue)),
+                ratio,
                 samples.stream().mapToLong(s -> s.window().errors()).sum(),
-                String.join("; ", notes));
+                String.join("; ", notes),
+                ratioToLimit,
+                usage(samples));
+    }
+
+    /** Median over rounds of ops/s ÷ the divisor's ops/s in the same round; empty if never paired. */
+    private static OptionalDouble pairedRatio(List<Sample> samples, List<Sample> divisors) {
+        List<Double> ratios = new ArrayList<>();
+        for (Sample sample : samples) {
+            divisors.stream().filter(d -> d.round() == sample.round() && d.window().ops() > 0).findFirst()
+                    .ifPresent(d -> ratios.add(sample.window().opsPerSecond() / d.window().opsPerSecond()));
+        }
+        return ratios.isEmpty() ? OptionalDouble.empty() : OptionalDouble.of(median(ratios, Double::doubleValue));
+    }
+
+    /** Each figure's median over the metered rounds (own-backend CPU over the rounds that found some). */
+    private static Optional<ResourceMeter.Usage> usage(List<Sample> samples) {
+        List<ResourceMeter.Usage> usages = samples.stream().map(Sample::usage).filter(Objects::nonNull).toList();
+        if (usages.isEmpty()) {
+            return Optional.empty();
+        }
+        List<ResourceMeter.Usage> own = usages.stream().filter(u -> !Double.isNaN(u.ownBackendCpuMicros())).toList();
+        return Optional.of(new ResourceMeter.Usage(
+                median(usages, ResourceMeter.Usage::jvmCpuMicros),
+                median(usages, ResourceMeter.Usage::allocatedBytes),
+                median(usages, ResourceMeter.Usage::postgresCpuMicros),
+                own.isEmpty() ? Double.NaN : median(own, ResourceMeter.Usage::ownBackendCpuMicros),
+                (int) median(usages, ResourceMeter.Usage::ownBackends),
+                median(usages, ResourceMeter.Usage::jvmCores),
+                median(usages, ResourceMeter.Usage::postgresCores),
+                median(usages, ResourceMeter.Usage::gcPercent),
+                median(usages, ResourceMeter.Usage::jitPercent)));
     }
 
     static <T> double median(List<T> items, ToDoubleFunction<T> value) {

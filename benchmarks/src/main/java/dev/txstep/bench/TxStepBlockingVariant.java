@@ -48,6 +48,9 @@ final class TxStepBlockingVariant extends InProcessVariant {
         BlockingDatasource blocking = BlockingDatasource.wrap(async);
         DatasourceOptions options = new DatasourceOptions("transfer", setting.isolation().txstep());
         ConcurrencyGauge functions = new ConcurrencyGauge();
+        // Null for the row count (the default); else the string of the output-size run.
+        Object output = setting.outputBytes() == Setting.DEFAULT_OUTPUT_BYTES ? null
+                : StepOutputs.of(setting.outputBytes()).value();
         ThreadWorkers workers = new ThreadWorkers(setting.concurrency(), () -> Workflow.runBlocking(ids.next(), () -> {
             for (int i = 0; i < stepsPerWorkflow; i++) {
                 int account = Transfers.randomAccount();
@@ -58,7 +61,7 @@ final class TxStepBlockingVariant extends InProcessVariant {
                     try {
                         long updated = tx.execute(Transfers.UPDATE, amount, account);
                         tx.execute(Transfers.INSERT, account, amount);
-                        return updated;
+                        return output == null ? (Object) updated : output;
                     } finally {
                         functions.exit();
                     }

@@ -24,9 +24,20 @@ final class TxStepDatasources {
      * @param postgres the database
      */
     static void install(Postgres postgres) {
+        install(postgres, BenchDatabase.TXSTEP_SCHEMA);
+    }
+
+    /**
+     * Installs {@code datasource_outputs} in a schema by creating and closing a datasource on it
+     * (txstep's Flyway migration): the table, its key and its indexes are txstep's own.
+     *
+     * @param postgres the database
+     * @param schema   the schema, e.g. {@link BenchDatabase#LIMIT_SCHEMA}
+     */
+    static void install(Postgres postgres, String schema) {
         AsyncDatasource.create(DatasourceConfig.builder()
                         .url(postgres.r2dbcUrl())
-                        .schema(BenchDatabase.TXSTEP_SCHEMA)
+                        .schema(schema)
                         .initialPoolSize(0).maxPoolSize(1)
                         .build())
                 .flatMap(AsyncDatasource::close)

@@ -38,7 +38,7 @@ final class TxStepFirstRunVariant extends InProcessVariant {
     Load open(Setting setting, Recorder recorder) {
         ConnectionPool pool = R2dbcPools.open(postgres, setting.poolSize());
         AsyncDatasource datasource = TxStepDatasources.open(pool);
-        TxStepTransfer transfer = new TxStepTransfer(datasource, setting.isolation());
+        TxStepTransfer transfer = new TxStepTransfer(datasource, setting.isolation(), setting.outputBytes());
         ReactiveWorkers workers = new ReactiveWorkers(setting.concurrency(),
                 () -> Workflow.run(ids.next(), Flux.range(0, stepsPerWorkflow)
                         .concatMap(i -> transfer.timedStep(recorder))
