@@ -1,6 +1,6 @@
 package dev.txstep.bench;
 
-import dev.txstep.JacksonSerializer;
+import dev.txstep.serialization.JacksonSerializer;
 import java.util.Random;
 
 /**
