@@ -2,6 +2,7 @@ package dev.txstep.reliability;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -302,8 +303,26 @@ final class ReplicatedPostgres implements AutoCloseable {
         }
         pgCommand("pg_basebackup", "-h", "127.0.0.1", "-p", String.valueOf(from), "-U", "postgres", "-D", dir.toString(),
                 "-R", "-X", "stream", "-c", "fast", "--no-sync");
+        removeCopiedSocketLocks(dir);
         startNode(node);
         awaitStreaming();
+    }
+
+    /**
+     * Deletes the socket lock files a base backup copied from its source's data directory (each
+     * node's socket directory is its data directory; the backup skips the socket but not its lock
+     * file). A copied lock names a postmaster of the source's, possibly long dead: if a new process
+     * has taken that pid, a server started here on the same port refuses to start ("lock file
+     * already exists") — which is what a re-seeded node on a killed node's port is.
+     */
+    private static void removeCopiedSocketLocks(Path dataDirectory) {
+        try (DirectoryStream<Path> locks = Files.newDirectoryStream(dataDirectory, ".s.PGSQL.*.lock")) {
+            for (Path lock : locks) {
+                Files.delete(lock);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove copied socket locks in " + dataDirectory, e);
+        }
     }
 
     /**
