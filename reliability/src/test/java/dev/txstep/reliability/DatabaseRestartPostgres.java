@@ -166,22 +166,39 @@ final class DatabaseRestartPostgres implements AutoCloseable {
                 System.err.println("could not stop the private PostgreSQL in " + base + ": " + e.getMessage());
             }
         }
-        try (Stream<Path> files = Files.walk(base)) {
-            files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-        } catch (IOException e) {
-            System.err.println("could not delete " + base + ": " + e);
-        }
+        deleteTree(base);
     }
 
     /** Runs one of PostgreSQL's programs, as the postgres user when we are root; fails on a non-zero exit. */
     private void pgCommand(String program, String... args) {
+        runProgram(bin, asPostgresUser, base.resolve("commands.log"), program, args);
+    }
+
+    /**
+     * Runs one of PostgreSQL's programs from {@code bin}, as the postgres user if asked (when we are
+     * root: PostgreSQL refuses to run as root), its output appended to {@code log}; fails on a
+     * non-zero exit.
+     */
+    static void runProgram(Path bin, boolean asPostgresUser, Path log, String program, String... args) {
         List<String> command = new ArrayList<>();
         if (asPostgresUser) {
             command.addAll(List.of("runuser", "-u", "postgres", "--"));
         }
         command.add(bin.resolve(program).toString());
         command.addAll(List.of(args));
-        run(command, base.resolve("commands.log"));
+        run(command, log);
+    }
+
+    /** Deletes a directory and everything in it, as far as it can; says so on stderr where it cannot. */
+    static void deleteTree(Path path) {
+        if (path == null || !Files.exists(path)) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(path)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            System.err.println("could not delete " + path + ": " + e);
+        }
     }
 
     /** Runs a command to its end; its output goes to {@code log}, or nowhere if null. */

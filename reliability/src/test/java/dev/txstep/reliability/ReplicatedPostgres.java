@@ -13,12 +13,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import java.util.stream.Stream;
 
 /**
  * Two private PostgreSQL servers in streaming replication, created by the test under
@@ -222,7 +220,7 @@ final class ReplicatedPostgres implements AutoCloseable {
         int dead;
         synchronized (this) {
             dead = 1 - primary;
-            delete(data[dead]);
+            DatabaseRestartPostgres.deleteTree(data[dead]);
         }
         seedStandby(dead);
     }
@@ -419,29 +417,12 @@ final class ReplicatedPostgres implements AutoCloseable {
                 }
             }
         }
-        delete(base);
-    }
-
-    private static void delete(Path path) {
-        if (path == null || !Files.exists(path)) {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(path)) {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            System.err.println("could not delete " + path + ": " + e);
-        }
+        DatabaseRestartPostgres.deleteTree(base);
     }
 
     /** Runs one of PostgreSQL's programs, as the postgres user when we are root; fails on a non-zero exit. */
     private void pgCommand(String program, String... args) {
-        List<String> command = new ArrayList<>();
-        if (asPostgresUser) {
-            command.addAll(List.of("runuser", "-u", "postgres", "--"));
-        }
-        command.add(bin.resolve(program).toString());
-        command.addAll(List.of(args));
-        DatabaseRestartPostgres.run(command, base.resolve("commands.log"));
+        DatabaseRestartPostgres.runProgram(bin, asPostgresUser, base.resolve("commands.log"), program, args);
     }
 
     /**
