@@ -17,6 +17,7 @@ import io.micrometer.tracing.test.simple.SimpleTracer;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -79,10 +80,18 @@ class StepSpansApplicationTest {
                 .build().post().uri("/checkout").header(IdempotencyKeyWebFilter.DEFAULT_HEADER_NAME, key)
                 .exchange().expectStatus().isOk();
 
-        // Other observations of the application (Spring's own, say) may still be open here, with no
-        // name yet: only the test's request span and the step spans are compared.
+        // The request's observation stops when the server's filter chain ends, which may come just
+        // after the client has the response (a span is named when it stops): wait for it. Other
+        // observations of the application may still be open, unnamed: only the test's request
+        // span and the step spans are compared.
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         List<SimpleSpan> spans = List.copyOf(TRACER.getSpans());
-        SimpleSpan request = spans.stream().filter(s -> "test.request".equals(s.getName())).findFirst().orElseThrow();
+        while (spans.stream().noneMatch(s -> "test.request".equals(s.getName())) && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
+            spans = List.copyOf(TRACER.getSpans());
+        }
+        SimpleSpan request = spans.stream().filter(s -> "test.request".equals(s.getName())).findFirst()
+                .orElseThrow(() -> new AssertionError("the request's span never stopped: " + TRACER.getSpans()));
         List<SimpleSpan> inTrace = spans.stream().filter(s -> request.getTraceId().equals(s.getTraceId())).toList();
         List<String> stepSpans = inTrace.stream().filter(s -> s.getName() != null && s.getName().startsWith("txstep "))
                 .map(s -> s.getName() + " parent=" + (s.getParentId().equals(request.getSpanId()) ? "request" : s.getParentId())
