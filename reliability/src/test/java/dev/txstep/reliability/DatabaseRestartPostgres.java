@@ -70,7 +70,7 @@ final class DatabaseRestartPostgres implements AutoCloseable {
                     null, null, false, name);
         }
         boolean root = "root".equals(System.getProperty("user.name"));
-        DatabaseRestartPostgres server = new DatabaseRestartPostgres(null, createBase(root), bin, root, null);
+        DatabaseRestartPostgres server = new DatabaseRestartPostgres(null, createBase("r4-postgres", root), bin, root, null);
         try {
             server.pgCommand("initdb", "-D", server.data(), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync");
             server.startOnAFreePort();
@@ -258,12 +258,13 @@ final class DatabaseRestartPostgres implements AutoCloseable {
     }
 
     /**
-     * A fresh directory for the data and the socket, under {@code target/} when the postgres user can
-     * write there, else in the system's temporary directory.
+     * A fresh directory for a private server's data and sockets, under {@code target/<name>/}, owned
+     * by the postgres user when we are root; in the system's temporary directory when the postgres
+     * user cannot reach {@code target/}.
      */
-    private static Path createBase(boolean root) {
+    static Path createBase(String name, boolean root) {
         try {
-            Path base = Files.createDirectories(Path.of("target", "r4-postgres").toAbsolutePath())
+            Path base = Files.createDirectories(Path.of("target", name).toAbsolutePath())
                     .resolve(UUID.randomUUID().toString().substring(0, 8));
             Files.createDirectory(base);
             if (!root) {
@@ -277,12 +278,12 @@ final class DatabaseRestartPostgres implements AutoCloseable {
             } catch (IllegalStateException notReachable) {
                 // a parent directory the postgres user cannot enter: use the temporary directory
                 Files.delete(base);
-                Path tmp = Files.createTempDirectory("txstep-r4-postgres");
+                Path tmp = Files.createTempDirectory("txstep-" + name);
                 Files.setOwner(tmp, postgres);
                 return tmp;
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create a directory for a private PostgreSQL", e);
+            throw new UncheckedIOException("cannot create a directory for a private PostgreSQL (" + name + ")", e);
         }
     }
 

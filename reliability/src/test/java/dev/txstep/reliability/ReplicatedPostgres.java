@@ -6,7 +6,6 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.UserPrincipal;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -14,7 +13,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -84,7 +82,7 @@ final class ReplicatedPostgres implements AutoCloseable {
                     + " or under /usr/lib/postgresql/<version>/bin. Install them: apt-get install postgresql-15");
         }
         boolean root = "root".equals(System.getProperty("user.name"));
-        ReplicatedPostgres cluster = new ReplicatedPostgres(replication, createBase(root), bin, root);
+        ReplicatedPostgres cluster = new ReplicatedPostgres(replication, DatabaseRestartPostgres.createBase("r8-postgres", root), bin, root);
         try {
             cluster.initPrimary();
             cluster.seedStandby(1);
@@ -423,33 +421,5 @@ final class ReplicatedPostgres implements AutoCloseable {
     /** Runs one of PostgreSQL's programs, as the postgres user when we are root; fails on a non-zero exit. */
     private void pgCommand(String program, String... args) {
         DatabaseRestartPostgres.runProgram(bin, asPostgresUser, base.resolve("commands.log"), program, args);
-    }
-
-    /**
-     * A fresh directory under {@code target/r8-postgres/} owned by the postgres user when we are
-     * root (else in the system's temporary directory, if the postgres user cannot reach target/).
-     */
-    private static Path createBase(boolean root) {
-        try {
-            Path base = Files.createDirectories(Path.of("target", "r8-postgres").toAbsolutePath())
-                    .resolve(UUID.randomUUID().toString().substring(0, 8));
-            Files.createDirectory(base);
-            if (!root) {
-                return base;
-            }
-            UserPrincipal postgres = base.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("postgres");
-            Files.setOwner(base, postgres);
-            try {
-                DatabaseRestartPostgres.run(List.of("runuser", "-u", "postgres", "--", "test", "-w", base.toString()), null);
-                return base;
-            } catch (IllegalStateException notReachable) {
-                Files.delete(base);
-                Path tmp = Files.createTempDirectory("txstep-r8-postgres");
-                Files.setOwner(tmp, postgres);
-                return tmp;
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create a directory for private PostgreSQL servers", e);
-        }
     }
 }
