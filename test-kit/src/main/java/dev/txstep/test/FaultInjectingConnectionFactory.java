@@ -29,14 +29,18 @@ import reactor.core.publisher.Mono;
  *
  * <p>A step's commit is recognized by what it carries: a transaction that wrote a row of the
  * {@code datasource_outputs} table (the table is txstep's documented record) and commits — with
- * {@code commitTransaction()}, or a batch that holds both the row's {@code INSERT} and
- * {@code COMMIT} (txstep on PostgreSQL). Read-only steps and other transactions write no such row
+ * {@code commitTransaction()}, or a batch that holds both the row's {@code INSERT} (or the
+ * {@code EXECUTE} of txstep's insert, prepared on the connection) and {@code COMMIT} (txstep on
+ * PostgreSQL). Read-only steps and other transactions write no such row
  * and are never hit. When armed with {@code n}, the {@code n}-th such commit from then on (counting
  * from 1) loses its acknowledgement, once.
  */
 final class FaultInjectingConnectionFactory implements ConnectionFactory, Wrapped<ConnectionFactory> {
 
     private static final String OUTPUT_TABLE = "datasource_outputs";
+    /** How txstep names its prepared output insert: {@code txstep_<version>_<table hash>_insert}. */
+    private static final String PREPARED_INSERT_PREFIX = "execute txstep_";
+    private static final String PREPARED_INSERT_SUFFIX = "_insert(";
 
     private final ConnectionFactory delegate;
     /** Output commits still to let through before the one to hit; 0 when disarmed. */
@@ -87,8 +91,10 @@ final class FaultInjectingConnectionFactory implements ConnectionFactory, Wrappe
     }
 
     private static boolean writesOutput(String sql) {
-        String s = sql.toLowerCase(Locale.ROOT);
-        return s.contains(OUTPUT_TABLE) && s.stripLeading().startsWith("insert");
+        String s = sql.toLowerCase(Locale.ROOT).stripLeading();
+        return (s.contains(OUTPUT_TABLE) && s.startsWith("insert"))
+                // txstep on PostgreSQL executes its insert prepared on the connection.
+                || (s.startsWith(PREPARED_INSERT_PREFIX) && s.contains(PREPARED_INSERT_SUFFIX));
     }
 
     private static boolean isCommit(String sql) {

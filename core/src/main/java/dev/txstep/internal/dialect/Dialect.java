@@ -4,6 +4,7 @@ import dev.txstep.IsolationLevel;
 import dev.txstep.StepKey;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.R2dbcException;
+import java.util.List;
 import reactor.core.publisher.Mono;
 
 /**
@@ -91,6 +92,58 @@ public interface Dialect {
      */
     default String literal(String value) {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " binds values; it writes no literals");
+    }
+
+    /**
+     * Whether txstep prepares its own statements on the server once per connection (SQL
+     * {@code PREPARE}) and sends {@link #executeStatement executions} of them, with literal
+     * arguments, in the messages of {@code BEGIN} and {@code COMMIT}: the server then parses and
+     * plans them once per connection instead of once per step. Only where
+     * {@link #sendsStatementsWithTransactionControl()} holds.
+     *
+     * @return true if {@link #prepareStatement}, {@link #executeStatement} and the two error tests apply
+     */
+    default boolean preparesStatements() {
+        return false;
+    }
+
+    /**
+     * The statement that prepares {@code sql} under {@code name} on the connection unless a
+     * statement of that name is prepared there already. What it prepares survives the transaction
+     * it runs in.
+     *
+     * @param name           an SQL identifier, unquoted
+     * @param parameterTypes the SQL types of {@code sql}'s parameters, in order
+     * @param sql            the statement, with {@link #parameter parameter markers}
+     * @return the statement, with no parameter marker of its own (a batch can send it)
+     * @throws UnsupportedOperationException where {@link #preparesStatements()} is false
+     */
+    default String prepareStatement(String name, List<String> parameterTypes, String sql) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " prepares nothing itself");
+    }
+
+    /**
+     * The statement that executes a prepared statement with arguments given as SQL expressions
+     * ({@link #literal literals}, numbers, {@code NULL}).
+     *
+     * @param name      the prepared statement's name
+     * @param arguments one SQL expression per parameter
+     * @return the statement
+     * @throws UnsupportedOperationException where {@link #preparesStatements()} is false
+     */
+    default String executeStatement(String name, String arguments) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " prepares nothing itself");
+    }
+
+    /**
+     * Whether an error says that a prepared statement of that name does not exist on the
+     * connection (dropped behind txstep's back, or a connection pooler in between).
+     *
+     * @param sqlState the error's SQLSTATE
+     * @return true if so
+     */
+    default boolean isMissingPreparedStatement(String sqlState) {
+        return false;
     }
 
     /**

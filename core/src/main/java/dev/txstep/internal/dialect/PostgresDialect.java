@@ -3,6 +3,7 @@ package dev.txstep.internal.dialect;
 import dev.txstep.IsolationLevel;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.R2dbcException;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import reactor.core.publisher.Mono;
 
@@ -36,6 +37,39 @@ enum PostgresDialect implements Dialect {
             tag = "$t" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE) + "$";
         } while (value.contains(tag));
         return tag + value + tag;
+    }
+
+    @Override
+    public boolean preparesStatements() {
+        return true;
+    }
+
+    /**
+     * A {@code DO} block that runs the {@code PREPARE} unless {@code pg_prepared_statements} lists
+     * the name: a batch cannot carry the {@code PREPARE} itself, whose parameter markers
+     * r2dbc-postgresql would take for its own, and a duplicate would fail.
+     */
+    @Override
+    public String prepareStatement(String name, List<String> parameterTypes, String sql) {
+        String prepare = "PREPARE " + name + " (" + String.join(", ", parameterTypes) + ") AS " + sql;
+        return "DO " + literal("BEGIN IF NOT EXISTS (SELECT FROM pg_prepared_statements WHERE name = "
+                + quoted(name) + ") THEN EXECUTE " + quoted(prepare) + "; END IF; END");
+    }
+
+    /** A standard single-quoted string literal (for PL/pgSQL text inside a dollar-quoted body). */
+    private static String quoted(String text) {
+        return "'" + text.replace("'", "''") + "'";
+    }
+
+    @Override
+    public String executeStatement(String name, String arguments) {
+        return "EXECUTE " + name + "(" + arguments + ")";
+    }
+
+    /** 26000, invalid SQL statement name: what EXECUTE of an unknown name reports. */
+    @Override
+    public boolean isMissingPreparedStatement(String sqlState) {
+        return "26000".equals(sqlState);
     }
 
     @Override

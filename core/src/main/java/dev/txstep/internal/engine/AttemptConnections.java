@@ -4,7 +4,10 @@ import dev.txstep.internal.dialect.Dialect;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import java.util.function.Function;
+import org.reactivestreams.Publisher;
+import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Operators;
 
 /**
  * The connection of one attempt of a step, behind its gate (see {@link GatedConnection}), and
@@ -15,10 +18,12 @@ final class AttemptConnections {
 
     private final ConnectionFactory connections;
     private final Dialect dialect;
+    private final DriverContext driverContext;
 
-    AttemptConnections(ConnectionFactory connections, Dialect dialect) {
+    AttemptConnections(ConnectionFactory connections, Dialect dialect, DriverContext driverContext) {
         this.connections = connections;
         this.dialect = dialect;
+        this.driverContext = driverContext;
     }
 
     /**
@@ -26,12 +31,21 @@ final class AttemptConnections {
      * @return on subscribe, acquires a pooled connection and runs the work on it
      */
     <T> Mono<T> use(Function<GatedConnection, Mono<T>> work) {
-        return Mono.usingWhen(Mono.from(connections.create()).map(GatedConnection::new), work,
-                this::release, (conn, error) -> endEarly(conn), this::endEarly);
+        return Mono.usingWhen(forPool(connections.create()).map(conn -> new GatedConnection(conn, driverContext)),
+                work, this::release, (conn, error) -> endEarly(conn), this::endEarly);
     }
 
     private Mono<Void> release(GatedConnection conn) {
-        return dialect.release(conn.delegate());
+        return forPool(dialect.release(conn.delegate()));
+    }
+
+    /** The pool's work on the connection, subscribed with the {@link DriverContext}. */
+    private <T> Mono<T> forPool(Publisher<T> work) {
+        // fromDirect: work is a Mono already, and Mono.from would cancel it after its value.
+        return Mono.fromDirect(subscriber -> {
+            CoreSubscriber<? super T> actual = Operators.toCoreSubscriber(subscriber);
+            work.subscribe(DriverContext.<T>subscriber(actual, driverContext.of(actual.currentContext())));
+        });
     }
 
     /**
@@ -42,7 +56,7 @@ final class AttemptConnections {
     private Mono<Void> endEarly(GatedConnection conn) {
         return Mono.defer(() -> {
             conn.shut();
-            return rollbackAndRelease(conn.delegate());
+            return forPool(rollbackAndRelease(conn.delegate()));
         });
     }
 

@@ -3,6 +3,7 @@ package dev.txstep.internal.engine;
 import com.fasterxml.jackson.core.JacksonException;
 import dev.txstep.DatasourceException;
 import dev.txstep.internal.dialect.Dialect;
+import dev.txstep.internal.store.PreparedStatementMissingException;
 import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.R2dbcNonTransientResourceException;
 import io.r2dbc.spi.R2dbcTransientException;
@@ -45,6 +46,10 @@ final class Failures {
             if (t instanceof StepFailure) {
                 // A failure already judged final (e.g. a function error that was recorded).
                 return false;
+            }
+            if (t instanceof PreparedStatementMissingException) {
+                // The attempt failed before committing; the next one runs unprepared.
+                return true;
             }
             if (t instanceof DatasourceException) {
                 // txstep's own verdicts (a value that cannot be serialized, a replayed error, ...) are final.

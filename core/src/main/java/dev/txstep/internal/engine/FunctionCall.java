@@ -54,14 +54,13 @@ final class FunctionCall {
                     .onErrorMap(IndexOutOfBoundsException.class, e -> new InvalidInputException("the function of step '"
                             + spec.name() + "' emitted more than one value; a step emits at most one (collect a"
                             + " Flux into a list first). The transaction was rolled back"))
-                    .handle((value, sink) -> {
+                    // map, not handle: a handle operator restores thread locals for every value.
+                    .<Optional<Object>>map(value -> {
                         if (isAsynchronous(value)) {
-                            sink.error(asynchronousValue(spec, value));
-                        } else {
-                            sink.next(value);
+                            throw asynchronousValue(spec, value);
                         }
+                        return Optional.of(value);
                     })
-                    .<Optional<Object>>map(Optional::of)
                     .defaultIfEmpty(Optional.empty())
                     .contextWrite(ctx -> functionContext.of(key == null ? ctx.put(sessionKey, session)
                             : ctx.put(sessionKey, session).put(WorkflowScope.RUNNING_STEP_KEY, key), conn));

@@ -28,6 +28,11 @@ final class FunctionContext {
         this.connections = connections;
     }
 
+    /** The key under which {@link #carrying} puts the step's observer. */
+    Object observerKey() {
+        return observerKey;
+    }
+
     /** The step's context, carrying the step's observer to its attempts. */
     Context carrying(Context context, StepObserver stepObserver) {
         return stepObserver == StepObserver.NONE ? context : context.put(observerKey, stepObserver);

@@ -13,8 +13,10 @@ import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.function.Supplier;
 import org.reactivestreams.Publisher;
+import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Operators;
+import reactor.util.context.Context;
 
 /**
  * The connection of one attempt of a step, as the attempt and its function see it: every request
@@ -29,15 +31,25 @@ import reactor.core.publisher.Operators;
  * without its output row or an output row without the effects, or inside the transaction of the
  * connection's next borrower. With it, every request the attempt sends is either on the wire
  * before the rollback or refused.
+ *
+ * <p>Every request, and every read of its results, also reaches the driver with the
+ * {@link DriverContext} of its subscriber's context.
  */
 final class GatedConnection implements Connection, Wrapped<Connection> {
 
     private final Connection connection;
+    private final DriverContext driverContext;
     private final Object lock = new Object();
     private boolean shut;
+    /**
+     * The last context a request or result was subscribed with, and what the driver saw of it: the
+     * statements of one function share their context. Racy on purpose: a miss only computes again.
+     */
+    private SeenContext seen;
 
-    GatedConnection(Connection connection) {
+    GatedConnection(Connection connection, DriverContext driverContext) {
         this.connection = connection;
+        this.driverContext = driverContext;
     }
 
     /** The pooled connection underneath, to roll back and release. */
@@ -61,9 +73,32 @@ final class GatedConnection implements Connection, Wrapped<Connection> {
                             + " nothing more is sent on its connection"));
                     return;
                 }
-                request.get().subscribe(subscriber);
+                request.get().subscribe(forDriver(Operators.toCoreSubscriber(subscriber)));
             }
         });
+    }
+
+    /** A request whose results, read later by the attempt, reach the driver with its context too. */
+    private Flux<Result> sendForResults(Supplier<? extends Publisher<? extends Result>> request) {
+        return this.<Result>send(() -> Flux.from(request.get())).map(result -> new DriverResult(result, this));
+    }
+
+    /** A publisher of the driver's, subscribed with the {@link DriverContext} of its subscriber. */
+    <T> Flux<T> toDriver(Publisher<T> publisher) {
+        return Flux.from(subscriber -> publisher.subscribe(forDriver(Operators.toCoreSubscriber(subscriber))));
+    }
+
+    private <T> CoreSubscriber<? super T> forDriver(CoreSubscriber<? super T> subscriber) {
+        Context context = subscriber.currentContext();
+        SeenContext last = seen;
+        if (last == null || last.context() != context) {
+            last = new SeenContext(context, driverContext.of(context));
+            seen = last;
+        }
+        return DriverContext.subscriber(subscriber, last.driverContext());
+    }
+
+    private record SeenContext(Context context, Context driverContext) {
     }
 
     @Override
@@ -98,7 +133,7 @@ final class GatedConnection implements Connection, Wrapped<Connection> {
 
             @Override
             public Publisher<? extends Result> execute() {
-                return send(batch::execute);
+                return sendForResults(batch::execute);
             }
         };
     }
@@ -159,7 +194,7 @@ final class GatedConnection implements Connection, Wrapped<Connection> {
 
         @Override
         public Publisher<? extends Result> execute() {
-            return send(statement::execute);
+            return sendForResults(statement::execute);
         }
     }
 

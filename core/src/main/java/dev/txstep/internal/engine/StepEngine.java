@@ -87,10 +87,12 @@ public final class StepEngine {
         this.errors = new ErrorRecorder(store, codec);
         this.reporter = new StepReporter(observer);
         this.retrying = new Retrying(retryPolicy, error -> Failures.isRetryable(error, dialect));
-        this.attempts = new AttemptConnections(connections, dialect);
         this.functionContext = new FunctionContext(contributors, connections);
+        DriverContext driverContext = new DriverContext(List.of(WorkflowScope.CONTEXT_KEY,
+                WorkflowScope.RUNNING_STEP_KEY, sessionKey, functionContext.observerKey()));
+        this.attempts = new AttemptConnections(connections, dialect, driverContext);
         this.readOnlyAttempts = readOnlyConnections == connections ? attempts
-                : new AttemptConnections(readOnlyConnections, dialect);
+                : new AttemptConnections(readOnlyConnections, dialect, driverContext);
     }
 
     /**
@@ -242,9 +244,13 @@ public final class StepEngine {
      */
     private <R> Mono<StepResult> execute(StepKey key, StepSpec spec,
             Function<TxSession, ? extends Publisher<R>> fn, Loader loader) {
-        return attempts.use(conn -> begin(conn, key, spec, loader)
-                        .then(FunctionCall.call(conn, key, spec, fn, sessionKey, functionContext))
-                        .flatMap(value -> commitWithOutput(conn, key, spec, value)))
+        return attempts.use(conn -> {
+                    Mono<StepResult> step = begin(conn, key, spec, loader)
+                            .then(FunctionCall.call(conn, key, spec, fn, sessionKey, functionContext))
+                            .flatMap(value -> commitWithOutput(conn, key, spec, value));
+                    // Once per pooled connection: the store's statements, prepared before the step begins.
+                    return store.shouldPrepare(conn) ? store.prepare(conn).then(step) : step;
+                })
                 .onErrorResume(StepFailure.class, failure -> failure instanceof StepFailure.AlreadyRecorded recorded
                         ? codec.replay(recorded.row(), spec, StepOutcome.REPLAYED) : afterRollback(key, spec, failure))
                 .doFinally(signal -> {

@@ -5,6 +5,7 @@ import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.Parameters;
 import io.r2dbc.spi.R2dbcType;
 import io.r2dbc.spi.Statement;
+import java.util.List;
 
 /**
  * The INSERT of an output row, written once: with bound values, or with literal values for a
@@ -13,12 +14,20 @@ import io.r2dbc.spi.Statement;
  */
 final class OutputInserts {
 
+    /** The SQL types of {@link #boundSql()}'s parameters, in order, as PostgreSQL names them. */
+    static final List<String> PARAMETER_TYPES = List.of("text", "integer", "text", "text", "text", "text", "bigint");
+
     private final Dialect dialect;
     private final String prefix;
     private final String bound;
+    private final String preparedName;
 
-    OutputInserts(Dialect dialect, String table) {
+    /**
+     * @param preparedName the name the insert is prepared under where the dialect prepares statements
+     */
+    OutputInserts(Dialect dialect, String table, String preparedName) {
         this.dialect = dialect;
+        this.preparedName = preparedName;
         this.prefix = "INSERT INTO " + table
                 + " (workflow_id, step_id, step_name, output, error, serialization, created_at) VALUES (";
         StringBuilder markers = new StringBuilder(prefix);
@@ -26,6 +35,16 @@ final class OutputInserts {
             markers.append(i == 1 ? "" : ", ").append(dialect.parameter(i));
         }
         this.bound = markers.append(')').toString();
+    }
+
+    /** The insert with parameter markers, as bound and as prepared. */
+    String boundSql() {
+        return bound;
+    }
+
+    /** The name the insert is prepared under. */
+    String preparedName() {
+        return preparedName;
     }
 
     /** The insert with its values bound, on a connection, in whatever transaction it has. */
@@ -42,15 +61,25 @@ final class OutputInserts {
 
     /** The insert with its values as the dialect's literals; integers are formatted by Java. */
     String literal(OutputRow row) {
-        String output = row.output();
-        // Sized once: the output dominates, and a growing builder would copy it several times.
-        return new StringBuilder(prefix.length() + 160 + (output == null ? 0 : output.length()))
-                .append(prefix)
-                .append(dialect.literal(row.key().workflowId())).append(", ").append(row.key().stepId()).append(", ")
-                .append(dialect.literal(row.stepName())).append(", ").append(dialect.literal(output)).append(", ")
+        return values(new StringBuilder(prefix.length() + 160 + length(row.output())).append(prefix), row)
+                .append(')').toString();
+    }
+
+    /** The execution of the prepared insert with the row's values as literals (see {@link PreparedStatements}). */
+    String executed(OutputRow row) {
+        return dialect.executeStatement(preparedName, values(new StringBuilder(160 + length(row.output())), row).toString());
+    }
+
+    /** Appends the row's values, comma-separated. Callers size the builder once: the output dominates. */
+    private StringBuilder values(StringBuilder sql, OutputRow row) {
+        return sql.append(dialect.literal(row.key().workflowId())).append(", ").append(row.key().stepId()).append(", ")
+                .append(dialect.literal(row.stepName())).append(", ").append(dialect.literal(row.output())).append(", ")
                 .append(dialect.literal(row.error())).append(", ").append(dialect.literal(row.serialization()))
-                .append(", ").append(row.createdAt()).append(')')
-                .toString();
+                .append(", ").append(row.createdAt());
+    }
+
+    private static int length(String text) {
+        return text == null ? 0 : text.length();
     }
 
     private static Object textOrNull(String value) {

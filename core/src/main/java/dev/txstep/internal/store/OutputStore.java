@@ -9,6 +9,7 @@ import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Statement;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
 import org.reactivestreams.Publisher;
@@ -37,6 +38,8 @@ public final class OutputStore {
     private final String deleteRow;
     private final String probe;
     private final OutputInserts inserts;
+    private final String loadName;
+    private final PreparedStatements prepared;
 
     /**
      * @param connections where the store's own statements take their connections
@@ -51,7 +54,33 @@ public final class OutputStore {
         this.selectRow = "SELECT " + OutputRows.COLUMNS + " FROM " + table + thisStep;
         this.deleteRow = "DELETE FROM " + table + thisStep;
         this.probe = "SELECT COUNT(*) FROM " + table + " WHERE 1 = 0";
-        this.inserts = new OutputInserts(dialect, table);
+        this.inserts = new OutputInserts(dialect, table, PreparedStatements.name(table, "insert"));
+        this.loadName = PreparedStatements.name(table, "load");
+        this.prepared = new PreparedStatements(dialect, table, List.of(
+                new PreparedStatements.Statement(loadName, List.of("text", "integer"),
+                        loadQuery(dialect.parameter(2), dialect.parameter(1))),
+                new PreparedStatements.Statement(inserts.preparedName(), OutputInserts.PARAMETER_TYPES, inserts.boundSql())));
+    }
+
+    /**
+     * Whether to {@link #prepare} an attempt's connection before its step begins (see
+     * {@link PreparedStatements}); counts the connection as seen.
+     *
+     * @param connection the attempt's connection, idle
+     * @return true if {@link #prepare} is worth its round trip now
+     */
+    public boolean shouldPrepare(Connection connection) {
+        return prepared.shouldPrepare(connection);
+    }
+
+    /**
+     * Prepares the store's statements on an idle connection, outside any transaction.
+     *
+     * @param connection the attempt's connection, idle
+     * @return on subscribe, prepares; never errors (a failure only means steps go unprepared)
+     */
+    public Mono<Void> prepare(Connection connection) {
+        return prepared.prepare(connection);
     }
 
     /**
@@ -75,7 +104,10 @@ public final class OutputStore {
         // implicit transaction that BEGIN then makes explicit). If the step turns out recorded, its
         // transaction is open and rolling it back is harmless.
         if (dialect.sendsStatementsWithTransactionControl()) {
-            String load = loadQuery(key.stepId(), dialect.literal(key.workflowId()));
+            boolean ready = prepared.ready(connection);
+            String load = ready
+                    ? prepared.execute(loadName, dialect.literal(key.workflowId()) + ", " + key.stepId())
+                    : loadQuery(Integer.toString(key.stepId()), dialect.literal(key.workflowId()));
             Batch batch = connection.createBatch();
             if (level == IsolationLevel.SERIALIZABLE) {
                 batch.add(dialect.beginStatement(IsolationLevel.READ_COMMITTED, true)).add(load)
@@ -83,7 +115,8 @@ public final class OutputStore {
             } else {
                 batch.add(dialect.beginStatement(level, false)).add(load);
             }
-            return LoadedSteps.read(batch.execute(), key);
+            Mono<LoadedSteps> loaded = LoadedSteps.read(batch.execute(), key);
+            return ready ? loaded.onErrorMap(prepared::onExecutionError) : loaded;
         }
         return LoadedSteps.read(loadStatement(connection, key).execute(), key)
                 .flatMap(loaded -> loaded.current() != null ? Mono.just(loaded)
@@ -96,19 +129,20 @@ public final class OutputStore {
      */
     private Statement loadStatement(Connection connection, StepKey key) {
         if (dialect.sendsStatementsWithTransactionControl()) {
-            return connection.createStatement(loadQuery(key.stepId(), dialect.literal(key.workflowId())));
+            return connection.createStatement(loadQuery(Integer.toString(key.stepId()), dialect.literal(key.workflowId())));
         }
-        return connection.createStatement(loadQuery(key.stepId(), dialect.parameter(1))).bind(0, key.workflowId());
+        return connection.createStatement(loadQuery(Integer.toString(key.stepId()), dialect.parameter(1)))
+                .bind(0, key.workflowId());
     }
 
     /**
      * Every recorded step id of a workflow, with the columns of one step's row (null on the other
      * rows, so a long workflow's outputs are not all sent).
      *
-     * @param stepId     the step whose row is wanted
+     * @param stepId     the step whose row is wanted, as an SQL expression: a number or a parameter marker
      * @param workflowId the workflow id as an SQL expression: a literal or a parameter marker
      */
-    private String loadQuery(int stepId, String workflowId) {
+    private String loadQuery(String stepId, String workflowId) {
         return "SELECT step_id, CASE WHEN step_id = " + stepId + " THEN step_name END, CASE WHEN step_id = " + stepId
                 + " THEN output END, CASE WHEN step_id = " + stepId + " THEN error END, CASE WHEN step_id = " + stepId
                 + " THEN serialization END, created_at FROM " + table + " WHERE workflow_id = " + workflowId;
@@ -141,6 +175,10 @@ public final class OutputStore {
      */
     public Mono<Void> insertAndCommit(Connection connection, OutputRow row) {
         if (dialect.sendsStatementsWithTransactionControl()) {
+            if (prepared.ready(connection)) {
+                return rowsUpdated(connection.createBatch().add(inserts.executed(row)).add(dialect.commitStatement())
+                        .execute()).onErrorMap(prepared::onExecutionError);
+            }
             return rowsUpdated(connection.createBatch().add(inserts.literal(row)).add(dialect.commitStatement()).execute());
         }
         return rowsUpdated(inserts.bound(connection, row).execute()).then(Mono.from(connection.commitTransaction()));
