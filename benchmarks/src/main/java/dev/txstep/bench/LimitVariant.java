@@ -16,9 +16,12 @@ import reactor.util.retry.RetryBackoffSpec;
 /**
  * The physical limit of a recorded step: the baseline's transaction ({@code BEGIN ISOLATION LEVEL
  * …}, UPDATE, INSERT ledger, exactly as {@link PlainR2dbcVariant}) plus the output row txstep would
- * record, sent as txstep sends it on PostgreSQL — {@code INSERT … VALUES (<dollar-quoted literals>);
- * COMMIT} in one {@code Batch}, so in the round trip of the {@code COMMIT} — and nothing else: no
- * txstep code, no workflow context, no serialization on the hot path.
+ * record, sent in one {@code Batch} with the {@code COMMIT} — {@code INSERT … VALUES (<dollar-quoted
+ * literals>); COMMIT}, so in the round trip of the {@code COMMIT} — and nothing else: no txstep code,
+ * no workflow context, no serialization on the hot path. That was txstep's own message until it
+ * began to prepare its insert on each pooled connection ({@code EXECUTE name(<literals>); COMMIT},
+ * which the server need not parse and plan): the limit stays the literal insert, so txstep-first can
+ * now pass it.
  *
  * <p>Why it exists: on a 2-core machine the server's work for the extra row shows in throughput, so
  * "txstep ÷ baseline" mixes what txstep could remove with what no client can. "txstep-first ÷
