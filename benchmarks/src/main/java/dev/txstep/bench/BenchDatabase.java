@@ -21,6 +21,12 @@ public final class BenchDatabase {
      * by txstep's migration, so the limit's inserts do not share pages and index with txstep's.
      */
     public static final String LIMIT_SCHEMA = "bench_limit";
+    /**
+     * Where the blocking facade's steps record outputs: a table of their own, so that txstep-first's
+     * and the limit's tables grow alike (each written by one variant) and neither pays for a larger
+     * index than the other (with PostgreSQL's default 128 MB of shared buffers, that shows).
+     */
+    public static final String BLOCKING_SCHEMA = "bench_txstep_blocking";
     /** Where DBOS Java's {@code JdbcStepFactory} records outputs ({@code tx_step_outputs}). */
     public static final String DBOS_JAVA_SCHEMA = "bench_dbos_java";
     /** Where DBOS TS's {@code PostgresDataSource} records outputs ({@code transaction_completion}). */
@@ -30,7 +36,7 @@ public final class BenchDatabase {
     /** DBOS TS's system database (its migrations differ from DBOS Java's, so it gets its own). */
     public static final String DBOS_TS_SYSTEM_DB = "bench_dbos_ts_sys";
 
-    private static final List<String> SCHEMAS = List.of(Transfers.SCHEMA, TXSTEP_SCHEMA, LIMIT_SCHEMA, DBOS_JAVA_SCHEMA,
+    private static final List<String> SCHEMAS = List.of(Transfers.SCHEMA, TXSTEP_SCHEMA, LIMIT_SCHEMA, BLOCKING_SCHEMA, DBOS_JAVA_SCHEMA,
             DBOS_TS_SCHEMA);
     private static final List<String> DATABASES = List.of(DBOS_JAVA_SYSTEM_DB, DBOS_TS_SYSTEM_DB);
 

@@ -175,7 +175,10 @@ final class LoadBenchmark {
                 }
                 case "txstep-first" -> new TxStepFirstRunVariant(postgres, steps, runId);
                 case "txstep-replay" -> new TxStepReplayVariant(postgres, steps, options.replayWorkflows(), runId);
-                case "txstep-blocking" -> new TxStepBlockingVariant(postgres, steps, runId);
+                case "txstep-blocking" -> {
+                    TxStepDatasources.install(postgres, BenchDatabase.BLOCKING_SCHEMA);
+                    yield new TxStepBlockingVariant(postgres, steps, runId);
+                }
                 case "dbos-java" -> new DbosJavaVariant(postgres, steps, runId);
                 case "dbos-ts" -> {
                     DbosTsVariant ts = new DbosTsVariant(postgres, options.node(), options.nodeDirectory(), steps, runId);

@@ -42,7 +42,7 @@ final class TxStepBlockingVariant extends InProcessVariant {
     @Override
     Load open(Setting setting, Recorder recorder) {
         ConnectionPool pool = R2dbcPools.open(postgres, setting.poolSize());
-        AsyncDatasource async = TxStepDatasources.open(pool);
+        AsyncDatasource async = TxStepDatasources.open(pool, BenchDatabase.BLOCKING_SCHEMA);
         BlockingDatasource blocking = BlockingDatasource.wrap(async);
         DatasourceOptions options = new DatasourceOptions("transfer", setting.isolation().txstep());
         ConcurrencyGauge functions = new ConcurrencyGauge();

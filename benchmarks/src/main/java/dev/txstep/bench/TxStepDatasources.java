@@ -51,10 +51,21 @@ final class TxStepDatasources {
      * @return the datasource, with default serializer and retry policy
      */
     static AsyncDatasource open(ConnectionPool pool) {
+        return open(pool, BenchDatabase.TXSTEP_SCHEMA);
+    }
+
+    /**
+     * A datasource on a pool the caller owns, recording in {@code schema} (installed).
+     *
+     * @param pool   the measurement's pool
+     * @param schema where its output table is
+     * @return the datasource, with default serializer and retry policy
+     */
+    static AsyncDatasource open(ConnectionPool pool, String schema) {
         return AsyncDatasource.create(DatasourceConfig.builder()
                         .connectionFactory(pool)
                         .migrate(false)
-                        .schema(BenchDatabase.TXSTEP_SCHEMA)
+                        .schema(schema)
                         .build())
                 .block(TIMEOUT);
     }
