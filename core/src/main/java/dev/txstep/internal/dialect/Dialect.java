@@ -101,7 +101,8 @@ public interface Dialect {
      * plans them once per connection instead of once per step. Only where
      * {@link #sendsStatementsWithTransactionControl()} holds.
      *
-     * @return true if {@link #prepareStatement}, {@link #executeStatement} and the two error tests apply
+     * @return true if {@link #prepareStatement}, {@link #executeStatement} and
+     *         {@link #isMissingPreparedStatement} apply
      */
     default boolean preparesStatements() {
         return false;
