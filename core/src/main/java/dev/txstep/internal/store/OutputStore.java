@@ -56,7 +56,7 @@ public final class OutputStore {
         this.probe = "SELECT COUNT(*) FROM " + table + " WHERE 1 = 0";
         this.inserts = new OutputInserts(dialect, table, PreparedStatements.name(table, "insert"));
         this.loadName = PreparedStatements.name(table, "load");
-        this.prepared = new PreparedStatements(dialect, table, List.of(
+        this.prepared = new PreparedStatements(dialect, List.of(
                 new PreparedStatements.Statement(loadName, List.of("text", "integer"),
                         loadQuery(dialect.parameter(2), dialect.parameter(1))),
                 new PreparedStatements.Statement(inserts.preparedName(), OutputInserts.PARAMETER_TYPES, inserts.boundSql())));
@@ -106,7 +106,7 @@ public final class OutputStore {
         if (dialect.sendsStatementsWithTransactionControl()) {
             boolean ready = prepared.ready(connection);
             String load = ready
-                    ? prepared.execute(loadName, dialect.literal(key.workflowId()) + ", " + key.stepId())
+                    ? dialect.executeStatement(loadName, dialect.literal(key.workflowId()) + ", " + key.stepId())
                     : loadQuery(Integer.toString(key.stepId()), dialect.literal(key.workflowId()));
             Batch batch = connection.createBatch();
             if (level == IsolationLevel.SERIALIZABLE) {

@@ -61,10 +61,9 @@ final class PreparedStatements {
     /**
      * @param dialect    the database's dialect; nothing is prepared unless it
      *                   {@link Dialect#preparesStatements() prepares statements}
-     * @param table      the qualified table: it is part of the statements' names
-     * @param statements the statements, each named by {@link #name}
+     * @param statements the statements, each named by {@link #name(String, String)}
      */
-    PreparedStatements(Dialect dialect, String table, List<Statement> statements) {
+    PreparedStatements(Dialect dialect, List<Statement> statements) {
         this.dialect = dialect;
         this.statements = List.copyOf(statements);
         this.names = statements.stream().map(Statement::name).toList();
@@ -131,16 +130,6 @@ final class PreparedStatements {
                     })
                     .then();
         });
-    }
-
-    /**
-     * The execution of a prepared statement.
-     *
-     * @param statement one of this store's statements' names
-     * @param arguments its arguments as SQL expressions, comma-separated
-     */
-    String execute(String statement, String arguments) {
-        return dialect.executeStatement(statement, arguments);
     }
 
     /**
