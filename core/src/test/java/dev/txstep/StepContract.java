@@ -276,6 +276,25 @@ abstract class StepContract {
     }
 
     @Test
+    void outputsOfEverySizeAreRecordedOnceAndReplayIntact() {
+        // On PostgreSQL a short output travels as a literal in COMMIT's message and a long one as a
+        // bound value before it (OutputInserts.BOUND_FROM_CHARS, 8 KiB): sizes on both sides, each
+        // full of what a literal must escape, record once and replay as written.
+        String unit = "it's $$ $t$ \\' ; -- émoji ✓ \"q\" ";
+        List<Integer> sizes = List.of(100, 4_000, 9_000, 64_000, 300_000);
+        for (int size : sizes) {
+            String text = unit.repeat(size / unit.length() + 1).substring(0, size);
+            String id = wf();
+            Mono<String> step = ds.runTxStepAsync(DatasourceOptions.named("sized"),
+                    s -> s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1").thenReturn(text));
+            assertEquals(text, inWorkflow(id, step).block(), "first run of " + size + " characters");
+            assertEquals(text, inWorkflow(id, step).block(), "replay of " + size + " characters");
+            assertEquals(1, recorded(id), "one row for " + size + " characters");
+        }
+        assertEquals(sizes.size(), db().counter(), "each step ran once");
+    }
+
+    @Test
     void aReadOnlyStepTakesItsIdRecordsNothingAndRunsAgainOnReplay() {
         String id = wf();
         AtomicInteger reads = new AtomicInteger();

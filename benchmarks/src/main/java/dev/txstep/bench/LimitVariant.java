@@ -40,6 +40,15 @@ import reactor.util.retry.RetryBackoffSpec;
  * the {@code BEGIN}'s message, at SERIALIZABLE in a message of its own). With
  * {@code --steps-per-workflow 1} every step is a first step, so txstep-first ÷ limit then shows
  * that read's whole cost.
+ *
+ * <p>{@code limit-bound} is the same transaction with the output row bound instead: {@code INSERT …
+ * VALUES ($1, …)} through the extended protocol (the driver parses it once per connection and caches
+ * it), then {@code COMMIT} once the INSERT has answered: one round trip more than the literal batch
+ * (r2dbc-postgresql would not write the COMMIT before the INSERT's answer anyway), and what txstep
+ * sends for a long output. It answers one question: from which output size on does
+ * a bound output (no literal for the client to build and scan, none for the server to parse) beat
+ * the literal? It writes a table of its own ({@link BenchDatabase#LIMIT_BOUND_SCHEMA}) and runs
+ * only when named.
  */
 final class LimitVariant extends InProcessVariant {
 
@@ -49,35 +58,43 @@ final class LimitVariant extends InProcessVariant {
             .jitter(0.5)
             .filter(R2dbcRollbackException.class::isInstance);
 
-    private static final String INSERT_PREFIX = "INSERT INTO \"" + BenchDatabase.LIMIT_SCHEMA + "\".datasource_outputs"
+    private static final String COLUMNS = ".datasource_outputs"
             + " (workflow_id, step_id, step_name, output, error, serialization, created_at) VALUES (";
+    private static final String INSERT_PREFIX = "INSERT INTO \"" + BenchDatabase.LIMIT_SCHEMA + "\"" + COLUMNS;
+    private static final String BOUND_INSERT = "INSERT INTO \"" + BenchDatabase.LIMIT_BOUND_SCHEMA + "\"" + COLUMNS
+            + "$1, $2, $3, $4, NULL, $5, $6)";
 
     private final Postgres postgres;
     private final int stepsPerWorkflow;
+    private final boolean bound;
     private final WorkflowIds ids;
 
     /**
-     * @param postgres         the database; {@link BenchDatabase#LIMIT_SCHEMA} must hold the output
-     *                         table ({@link TxStepDatasources#install(Postgres, String)})
+     * @param postgres         the database; {@link BenchDatabase#LIMIT_SCHEMA} (or, bound,
+     *                         {@link BenchDatabase#LIMIT_BOUND_SCHEMA}) must hold the output table
+     *                         ({@link TxStepDatasources#install(Postgres, String)})
      * @param stepsPerWorkflow operations per workflow id, as txstep-first's steps per workflow
      * @param runId            the run's id, for workflow ids no other run used
+     * @param bound            whether the output row is bound ({@code limit-bound}) or literal ({@code limit})
      */
-    LimitVariant(Postgres postgres, int stepsPerWorkflow, String runId) {
+    LimitVariant(Postgres postgres, int stepsPerWorkflow, String runId, boolean bound) {
         this.postgres = postgres;
         this.stepsPerWorkflow = stepsPerWorkflow;
+        this.bound = bound;
         // "txstep-limit-" is as long as "txstep-first-": the key the index compares is as long as txstep's.
         this.ids = new WorkflowIds(runId, "txstep-limit");
     }
 
     @Override
     public String name() {
-        return "limit";
+        return bound ? "limit-bound" : "limit";
     }
 
     @Override
     public String description() {
         return "the physical limit: the baseline's transaction plus txstep's output row, sent as"
-                + " INSERT (dollar-quoted literals); COMMIT in one Batch, no txstep code; workflows of "
+                + (bound ? " a bound INSERT ($1, ...), then COMMIT" : " INSERT (dollar-quoted literals); COMMIT in one Batch")
+                + ", no txstep code; workflows of "
                 + stepsPerWorkflow + " sequential transactions under fresh ids, no recorded-ids read";
     }
 
@@ -91,7 +108,7 @@ final class LimitVariant extends InProcessVariant {
             return Flux.range(0, stepsPerWorkflow)
                     .concatMap(stepId -> Mono.defer(() -> {
                         long started = System.nanoTime();
-                        return transfer(pool, setting.isolation(), workflowId, stepId, output)
+                        return transfer(pool, setting.isolation(), workflowId, stepId, output, bound)
                                 .retryWhen(RETRY.doBeforeRetry(signal -> retries.increment()))
                                 .doOnSuccess(ignored -> recorder.completed(System.nanoTime() - started));
                     }))
@@ -104,7 +121,7 @@ final class LimitVariant extends InProcessVariant {
     }
 
     private static Mono<Void> transfer(ConnectionPool pool, Isolation isolation, String workflowId, int stepId,
-            String output) {
+            String output, boolean bound) {
         int account = Transfers.randomAccount();
         long amount = Transfers.randomAmount();
         return Mono.usingWhen(pool.create(),
@@ -113,12 +130,13 @@ final class LimitVariant extends InProcessVariant {
                                 .bind(0, amount).bind(1, account).execute()))
                         .then(rowsUpdated(connection.createStatement(Transfers.INSERT)
                                 .bind(0, account).bind(1, amount).execute()))
-                        .then(Flux.from(connection.createBatch()
-                                        .add(outputInsert(workflowId, stepId, output))
-                                        .add("COMMIT")
-                                        .execute())
-                                .concatMap(Result::getRowsUpdated)
-                                .then()),
+                        .then(bound ? boundInsertThenCommit(connection, workflowId, stepId, output)
+                                : Flux.from(connection.createBatch()
+                                                .add(outputInsert(workflowId, stepId, output))
+                                                .add("COMMIT")
+                                                .execute())
+                                        .concatMap(Result::getRowsUpdated)
+                                        .then()),
                 Connection::close,
                 (connection, error) -> Mono.from(connection.rollbackTransaction())
                         .onErrorResume(ignored -> Mono.empty())
@@ -126,6 +144,15 @@ final class LimitVariant extends InProcessVariant {
                 connection -> Mono.from(connection.rollbackTransaction())
                         .onErrorResume(ignored -> Mono.empty())
                         .then(Mono.from(connection.close())));
+    }
+
+    /** The bound INSERT, then the COMMIT once the INSERT has answered. */
+    private static Mono<Void> boundInsertThenCommit(Connection connection, String workflowId, int stepId, String output) {
+        return rowsUpdated(connection.createStatement(BOUND_INSERT)
+                        .bind(0, workflowId).bind(1, stepId).bind(2, "transfer").bind(3, output).bind(4, "jackson")
+                        .bind(5, System.currentTimeMillis())
+                        .execute())
+                .then(Mono.from(connection.commitTransaction()));
     }
 
     /** The output row's INSERT, built in one buffer sized for it. */

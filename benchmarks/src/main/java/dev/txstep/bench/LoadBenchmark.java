@@ -171,7 +171,11 @@ final class LoadBenchmark {
                 case "limit" -> {
                     // txstep's own migration makes the limit's table: same columns, key and indexes.
                     TxStepDatasources.install(postgres, BenchDatabase.LIMIT_SCHEMA);
-                    yield new LimitVariant(postgres, steps, runId);
+                    yield new LimitVariant(postgres, steps, runId, false);
+                }
+                case "limit-bound" -> {
+                    TxStepDatasources.install(postgres, BenchDatabase.LIMIT_BOUND_SCHEMA);
+                    yield new LimitVariant(postgres, steps, runId, true);
                 }
                 case "txstep-first" -> new TxStepFirstRunVariant(postgres, steps, runId);
                 case "txstep-replay" -> new TxStepReplayVariant(postgres, steps, options.replayWorkflows(), runId);

@@ -5,6 +5,7 @@ import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
 import io.r2dbc.spi.Result;
+import io.r2dbc.spi.Statement;
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -18,7 +19,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * A connection factory whose next commits <em>land</em> and are then reported as failed: the
- * commit (a {@code commitTransaction()} call, or a batch whose last statement is {@code COMMIT})
+ * commit (a {@code commitTransaction()} call, or a batch or a statement text whose last statement
+ * is {@code COMMIT})
  * runs to its end on the database, and the caller receives the given error instead of its
  * completion — what a driver that fails while reading the acknowledgement does. Commits beyond
  * the armed count pass through untouched.
@@ -69,6 +71,9 @@ public final class AcknowledgementFailingConnections implements ConnectionFactor
                     if (method.getName().equals("createBatch")) {
                         return batch(connection.createBatch());
                     }
+                    if (method.getName().equals("createStatement") && endsWithCommit((String) args[0])) {
+                        return committing(connection.createStatement((String) args[0]));
+                    }
                     return invoke(connection, method, args);
                 });
     }
@@ -96,6 +101,27 @@ public final class AcknowledgementFailingConnections implements ConnectionFactor
                         }
                         return AcknowledgementFailingConnections.invoke(batch, method, args);
                     }
+                });
+    }
+
+    /** Whether a text of several statements ends with COMMIT, as txstep joins them on PostgreSQL. */
+    private static boolean endsWithCommit(String sql) {
+        return sql.stripTrailing().toUpperCase(Locale.ROOT).endsWith("; COMMIT");
+    }
+
+    private Statement committing(Statement statement) {
+        return (Statement) Proxy.newProxyInstance(Statement.class.getClassLoader(), new Class<?>[] {Statement.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("execute")) {
+                        Flux<Result> results = Flux.from(statement.execute());
+                        if (!takeArmed()) {
+                            return results;
+                        }
+                        // Consume every result, so the whole text (COMMIT included) has run.
+                        return landThenFail(results.concatMap(Result::getRowsUpdated).then()).cast(Result.class);
+                    }
+                    Object result = AcknowledgementFailingConnections.invoke(statement, method, args);
+                    return result == statement ? proxy : result;
                 });
     }
 

@@ -15,15 +15,15 @@ import reactor.core.publisher.Mono;
 
 /**
  * A connection factory that remembers the SQL of every statement created on its connections, and
- * of every batch executed on them (one entry per batch, its statements joined by {@code "; "}), so
- * a test can examine what txstep really sends (its plan, its messages) rather than a copy typed by
- * hand.
+ * every message sent on them: each statement's text, and each batch executed (its statements
+ * joined by {@code "; "}), so a test can examine what txstep really sends (its plan, its messages)
+ * rather than a copy typed by hand.
  */
 public final class RecordingConnections implements ConnectionFactory {
 
     private final ConnectionFactory delegate;
     private final List<String> statements = new CopyOnWriteArrayList<>();
-    private final List<String> batches = new CopyOnWriteArrayList<>();
+    private final List<String> messages = new CopyOnWriteArrayList<>();
 
     private RecordingConnections(ConnectionFactory delegate) {
         this.delegate = delegate;
@@ -39,9 +39,12 @@ public final class RecordingConnections implements ConnectionFactory {
         return List.copyOf(statements);
     }
 
-    /** The batches executed so far, in order, each as its statements joined by {@code "; "}. */
-    public List<String> batches() {
-        return List.copyOf(batches);
+    /**
+     * The texts sent so far, in order: each statement as created (on PostgreSQL one may hold
+     * several, joined by semicolons) and each batch as its statements joined by {@code "; "}.
+     */
+    public List<String> messages() {
+        return List.copyOf(messages);
     }
 
     @Override
@@ -50,6 +53,7 @@ public final class RecordingConnections implements ConnectionFactory {
                 Connection.class.getClassLoader(), new Class<?>[] {Connection.class}, (proxy, method, args) -> {
                     if (method.getName().equals("createStatement")) {
                         statements.add((String) args[0]);
+                        messages.add((String) args[0]);
                     }
                     if (method.getName().equals("createBatch")) {
                         return recorded(connection.createBatch());
@@ -68,7 +72,7 @@ public final class RecordingConnections implements ConnectionFactory {
                         return proxy;
                     }
                     if (method.getName().equals("execute")) {
-                        batches.add(String.join("; ", added));
+                        messages.add(String.join("; ", added));
                     }
                     return invoke(batch, method, args);
                 });

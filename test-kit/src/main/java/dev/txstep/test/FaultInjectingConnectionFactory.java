@@ -29,9 +29,9 @@ import reactor.core.publisher.Mono;
  *
  * <p>A step's commit is recognized by what it carries: a transaction that wrote a row of the
  * {@code datasource_outputs} table (the table is txstep's documented record) and commits — with
- * {@code commitTransaction()}, or a batch that holds both the row's {@code INSERT} (or the
- * {@code EXECUTE} of txstep's insert, prepared on the connection) and {@code COMMIT} (txstep on
- * PostgreSQL). Read-only steps and other transactions write no such row
+ * {@code commitTransaction()}, or a batch or one multi-statement text that holds both the row's
+ * {@code INSERT} (or the {@code EXECUTE} of txstep's insert, prepared on the connection) and
+ * {@code COMMIT} (txstep on PostgreSQL). Read-only steps and other transactions write no such row
  * and are never hit. When armed with {@code n}, the {@code n}-th such commit from then on (counting
  * from 1) loses its acknowledgement, once.
  */
@@ -101,6 +101,11 @@ final class FaultInjectingConnectionFactory implements ConnectionFactory, Wrappe
         return sql.strip().equalsIgnoreCase("COMMIT");
     }
 
+    /** Whether one text of several statements ends with {@code COMMIT}, as txstep joins them on PostgreSQL. */
+    private static boolean endsWithCommit(String sql) {
+        return sql.stripTrailing().toUpperCase(Locale.ROOT).endsWith("; COMMIT");
+    }
+
     /** The error the caller sees instead of the commit's acknowledgement. */
     private R2dbcNonTransientResourceException lost() {
         dropped.incrementAndGet();
@@ -157,6 +162,9 @@ final class FaultInjectingConnectionFactory implements ConnectionFactory, Wrappe
 
         @Override
         public Statement createStatement(String sql) {
+            if (writesOutput(sql) && endsWithCommit(sql)) {
+                return new CommittingStatement(connection.createStatement(sql));
+            }
             if (writesOutput(sql)) {
                 outputWritten = true;
             }
@@ -228,6 +236,63 @@ final class FaultInjectingConnectionFactory implements ConnectionFactory, Wrappe
             return connection;
         }
 
+        /** Runs the statements that commit an output row; loses the acknowledgement if this commit is hit. */
+        private Publisher<? extends Result> commitOutput(Publisher<? extends Result> results) {
+            outputWritten = false;
+            if (!hit()) {
+                return results;
+            }
+            // Read every result, so the server has run the COMMIT and answered; then lose the answer.
+            return Flux.from(results)
+                    .concatMap(result -> Flux.from(result.getRowsUpdated()))
+                    .thenMany(Flux.<Result>error(lost()));
+        }
+
+        /** One text that inserts an output row and commits: it may lose the commit's acknowledgement. */
+        private final class CommittingStatement implements Statement {
+
+            private final Statement statement;
+
+            CommittingStatement(Statement statement) {
+                this.statement = statement;
+            }
+
+            @Override
+            public Statement add() {
+                statement.add();
+                return this;
+            }
+
+            @Override
+            public Statement bind(int index, Object value) {
+                statement.bind(index, value);
+                return this;
+            }
+
+            @Override
+            public Statement bind(String name, Object value) {
+                statement.bind(name, value);
+                return this;
+            }
+
+            @Override
+            public Statement bindNull(int index, Class<?> type) {
+                statement.bindNull(index, type);
+                return this;
+            }
+
+            @Override
+            public Statement bindNull(String name, Class<?> type) {
+                statement.bindNull(name, type);
+                return this;
+            }
+
+            @Override
+            public Publisher<? extends Result> execute() {
+                return Flux.defer(() -> commitOutput(statement.execute()));
+            }
+        }
+
         /** A batch that, when it carries an output row and COMMIT, may lose the commit's acknowledgement. */
         private final class FaultBatch implements Batch {
 
@@ -255,14 +320,11 @@ final class FaultInjectingConnectionFactory implements ConnectionFactory, Wrappe
                     }
                     return batch.execute();
                 }
-                outputWritten = false;
-                if (!writes || !hit()) {
+                if (!writes) {
+                    outputWritten = false;
                     return batch.execute();
                 }
-                // Read every result, so the server has run the COMMIT and answered; then lose the answer.
-                return Flux.from(batch.execute())
-                        .concatMap(result -> Flux.from(result.getRowsUpdated()))
-                        .thenMany(Flux.<Result>error(lost()));
+                return commitOutput(batch.execute());
             }
         }
     }

@@ -2,9 +2,12 @@ package dev.txstep.internal.dialect;
 
 import dev.txstep.IsolationLevel;
 import dev.txstep.StepKey;
+import io.r2dbc.spi.Batch;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.R2dbcException;
+import io.r2dbc.spi.Result;
 import java.util.List;
+import org.reactivestreams.Publisher;
 import reactor.core.publisher.Mono;
 
 /**
@@ -79,6 +82,20 @@ public interface Dialect {
      */
     default boolean sendsStatementsWithTransactionControl() {
         return false;
+    }
+
+    /**
+     * Sends statements without parameter markers in one message, where
+     * {@link #sendsStatementsWithTransactionControl()} holds. The default is an R2DBC {@code Batch}.
+     *
+     * @param connection the connection
+     * @param statements the statements, in order
+     * @return on subscribe, sends; one result per statement, in order, or the driver's error
+     */
+    default Publisher<? extends Result> executeTogether(Connection connection, List<String> statements) {
+        Batch batch = connection.createBatch();
+        statements.forEach(batch::add);
+        return batch.execute();
     }
 
     /**

@@ -11,8 +11,22 @@ import java.util.List;
  * The INSERT of an output row, written once: with bound values, or with literal values for a
  * driver that sends it in the same message as {@code COMMIT} (see
  * {@link Dialect#sendsStatementsWithTransactionControl()}).
+ *
+ * <p>A literal saves the round trip of a separate {@code COMMIT}, but both ends pay for its length:
+ * the client builds it and the driver scans it for parameter markers, and the server parses it. A
+ * bound value is copied once into the message and not parsed at all. Measured side by side on
+ * PostgreSQL (BENCHMARKS.md, "How cost grows with the output"), the literal wins for small outputs,
+ * the two are level in throughput from 4 to 16 KiB while the literal allocates two to four times
+ * more, and the bound insert wins for large ones: outputs of {@link #BOUND_FROM_CHARS} characters
+ * or more are bound.
  */
 final class OutputInserts {
+
+    /**
+     * The serialized output length from which the row is bound even where a literal could travel
+     * with {@code COMMIT}: inside the range where the two measured level (4 to 16 KiB).
+     */
+    static final int BOUND_FROM_CHARS = 8 * 1024;
 
     /** The SQL types of {@link #boundSql()}'s parameters, in order, as PostgreSQL names them. */
     static final List<String> PARAMETER_TYPES = List.of("text", "integer", "text", "text", "text", "text", "bigint");
@@ -45,6 +59,13 @@ final class OutputInserts {
     /** The name the insert is prepared under. */
     String preparedName() {
         return preparedName;
+    }
+
+    /**
+     * Whether the row's output is short enough to travel as a literal (see {@link #BOUND_FROM_CHARS}).
+     */
+    boolean fitsLiteral(OutputRow row) {
+        return length(row.output()) < BOUND_FROM_CHARS;
     }
 
     /** The insert with its values bound, on a connection, in whatever transaction it has. */

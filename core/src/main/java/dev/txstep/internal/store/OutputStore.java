@@ -4,7 +4,6 @@ import dev.txstep.IsolationLevel;
 import dev.txstep.StepKey;
 import dev.txstep.internal.dialect.DatabaseErrors;
 import dev.txstep.internal.dialect.Dialect;
-import io.r2dbc.spi.Batch;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
@@ -108,14 +107,11 @@ public final class OutputStore {
             String load = ready
                     ? dialect.executeStatement(loadName, dialect.literal(key.workflowId()) + ", " + key.stepId())
                     : loadQuery(Integer.toString(key.stepId()), dialect.literal(key.workflowId()));
-            Batch batch = connection.createBatch();
-            if (level == IsolationLevel.SERIALIZABLE) {
-                batch.add(dialect.beginStatement(IsolationLevel.READ_COMMITTED, true)).add(load)
-                        .add(dialect.commitStatement()).add(dialect.beginStatement(level, false));
-            } else {
-                batch.add(dialect.beginStatement(level, false)).add(load);
-            }
-            Mono<LoadedSteps> loaded = LoadedSteps.read(batch.execute(), key);
+            List<String> message = level == IsolationLevel.SERIALIZABLE
+                    ? List.of(dialect.beginStatement(IsolationLevel.READ_COMMITTED, true), load, dialect.commitStatement(),
+                            dialect.beginStatement(level, false))
+                    : List.of(dialect.beginStatement(level, false), load);
+            Mono<LoadedSteps> loaded = LoadedSteps.read(dialect.executeTogether(connection, message), key);
             return ready ? loaded.onErrorMap(prepared::onExecutionError) : loaded;
         }
         return LoadedSteps.read(loadStatement(connection, key).execute(), key)
@@ -164,8 +160,15 @@ public final class OutputStore {
     }
 
     /**
-     * Writes a step's row and commits the step's transaction on its connection, in as few round
-     * trips as the driver allows.
+     * Writes a step's row and commits the step's transaction on its connection: in one round trip
+     * where the dialect sends statements with {@code COMMIT} and the output is short enough for a
+     * literal ({@link OutputInserts#fitsLiteral}), else as a bound INSERT and then the
+     * {@code COMMIT}.
+     *
+     * <p>The {@code COMMIT} after a bound INSERT is subscribed once the INSERT has answered. (The
+     * driver would hold it back anyway: it writes nothing behind an extended-protocol exchange until
+     * that exchange is answered, which is also what keeps an INSERT that it re-prepares and resends,
+     * after the server lost its cached statement, inside the step's transaction.)
      *
      * @param connection the step's connection, in its transaction
      * @param row        the step's output row
@@ -174,12 +177,12 @@ public final class OutputStore {
      *         then still open or aborted, to be rolled back by the caller
      */
     public Mono<Void> insertAndCommit(Connection connection, OutputRow row) {
-        if (dialect.sendsStatementsWithTransactionControl()) {
+        if (dialect.sendsStatementsWithTransactionControl() && inserts.fitsLiteral(row)) {
             if (prepared.ready(connection)) {
-                return rowsUpdated(connection.createBatch().add(inserts.executed(row)).add(dialect.commitStatement())
-                        .execute()).onErrorMap(prepared::onExecutionError);
+                return rowsUpdated(dialect.executeTogether(connection, List.of(inserts.executed(row), dialect.commitStatement())))
+                        .onErrorMap(prepared::onExecutionError);
             }
-            return rowsUpdated(connection.createBatch().add(inserts.literal(row)).add(dialect.commitStatement()).execute());
+            return rowsUpdated(dialect.executeTogether(connection, List.of(inserts.literal(row), dialect.commitStatement())));
         }
         return rowsUpdated(inserts.bound(connection, row).execute()).then(Mono.from(connection.commitTransaction()));
     }

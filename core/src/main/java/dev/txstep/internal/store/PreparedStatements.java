@@ -2,7 +2,6 @@ package dev.txstep.internal.store;
 
 import dev.txstep.internal.dialect.DatabaseErrors;
 import dev.txstep.internal.dialect.Dialect;
-import io.r2dbc.spi.Batch;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Wrapped;
@@ -116,12 +115,11 @@ final class PreparedStatements {
      */
     Mono<Void> prepare(Connection connection) {
         return Mono.defer(() -> {
-            Batch batch = connection.createBatch();
-            for (Statement statement : statements) {
-                batch.add(dialect.prepareStatement(statement.name(), statement.parameterTypes(), statement.sql()));
-            }
+            List<String> preparations = statements.stream()
+                    .map(statement -> dialect.prepareStatement(statement.name(), statement.parameterTypes(), statement.sql()))
+                    .toList();
             Object key = driverConnection(connection);
-            return Flux.from(batch.execute())
+            return Flux.from(dialect.executeTogether(connection, preparations))
                     .concatMap(Result::getRowsUpdated)
                     .then(Mono.fromRunnable(() -> BY_CONNECTION.put(key, new HashSet<>(names))))
                     .onErrorResume(e -> {
