@@ -54,6 +54,7 @@ final class BenchOptions {
         DEFAULTS.put("variants", String.join(",", DEFAULT_VARIANTS));
         DEFAULTS.put("steps-per-workflow", "10");
         DEFAULTS.put("output-bytes", Integer.toString(Setting.DEFAULT_OUTPUT_BYTES));
+        DEFAULTS.put("caller-threads", "platform");
         DEFAULTS.put("replay-workflows", "1000");
         DEFAULTS.put("memory-steps", "1000000");
         DEFAULTS.put("memory-checkpoint", "100000");
@@ -135,6 +136,8 @@ final class BenchOptions {
         text.append("output-bytes: serialized step output sizes, e.g. 16,1024,16384,262144, each a setting of its own;\n"
                 + "  0 = the transfer's row count (txstep writes [\"java.lang.Long\",1], 20 bytes); applies to limit,\n"
                 + "  limit-bound, txstep-first and txstep-blocking (the others run their usual output)\n");
+        text.append("caller-threads: platform (a fixed pool) or virtual (one virtual thread per caller, JDK 21+):"
+                + " txstep-blocking's callers\n");
         text.append("modes: load (the variant grid), memory (one workflow streaming memory-steps steps)\n");
         return text.toString();
     }
@@ -150,6 +153,7 @@ final class BenchOptions {
         variants();
         stepsPerWorkflow();
         outputBytes();
+        virtualCallerThreads();
         warmupJitPercent();
         warmupMaxPasses();
         replayWorkflows();
@@ -206,6 +210,23 @@ final class BenchOptions {
 
     int stepsPerWorkflow() {
         return integer("steps-per-workflow", 1);
+    }
+
+    /**
+     * @return whether txstep-blocking's callers are virtual threads ({@code --caller-threads
+     *         virtual}, JDK 21 or later) rather than a fixed pool of platform threads
+     * @throws IllegalArgumentException for another value, or virtual threads on a JDK without them
+     */
+    boolean virtualCallerThreads() {
+        String value = values.get("caller-threads");
+        if (!Set.of("platform", "virtual").contains(value)) {
+            throw new IllegalArgumentException("--caller-threads must be platform or virtual, was '" + value + "'");
+        }
+        if (value.equals("virtual") && Runtime.version().feature() < 21) {
+            throw new IllegalArgumentException("--caller-threads virtual needs JDK 21 or later; this is "
+                    + Runtime.version() + " (put a later JDK's java first on the PATH)");
+        }
+        return value.equals("virtual");
     }
 
     /**

@@ -87,9 +87,10 @@ final class LoadBenchmark {
                         ResourceMeter.Usage u = sample.usage();
                         Progress.log("[%d/%d] round %d %-16s %-22s %9.0f ops/s  p50 %7.2f ms  p99 %7.2f ms%s%s%s",
                                 done, total, round, variant.name(), setting, w.opsPerSecond(), w.p50Ms(), w.p99Ms(),
-                                u == null ? "" : String.format("  cpu/op jvm %.0f µs pg %.0f µs  alloc/op %.1f KB  gc %.1f%% jit %.0f%%",
+                                u == null ? "" : String.format("  cpu/op jvm %.0f µs pg %.0f µs  alloc/op %.1f KB"
+                                                + "  switches/op %.1f  gc %.1f%% jit %.0f%%",
                                         u.jvmCpuMicros(), u.postgresCpuMicros(), u.allocatedBytes() / 1024,
-                                        u.gcPercent(), u.jitPercent()),
+                                        u.jvmContextSwitches(), u.gcPercent(), u.jitPercent()),
                                 w.errors() == 0 ? "" : "  errors " + w.errors() + " (" + w.firstError() + ")",
                                 sample.note() == null ? "" : "  [" + sample.note() + "]");
                     } catch (Exception e) {
@@ -181,7 +182,7 @@ final class LoadBenchmark {
                 case "txstep-replay" -> new TxStepReplayVariant(postgres, steps, options.replayWorkflows(), runId);
                 case "txstep-blocking" -> {
                     TxStepDatasources.install(postgres, BenchDatabase.BLOCKING_SCHEMA);
-                    yield new TxStepBlockingVariant(postgres, steps, runId);
+                    yield new TxStepBlockingVariant(postgres, steps, options.virtualCallerThreads(), runId);
                 }
                 case "dbos-java" -> new DbosJavaVariant(postgres, steps, runId);
                 case "dbos-ts" -> {

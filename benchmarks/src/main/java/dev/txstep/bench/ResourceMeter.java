@@ -37,7 +37,11 @@ import java.util.concurrent.TimeUnit;
  * included), and separately of the backends whose {@code application_name} is
  * {@value #APPLICATION_NAME} (the pools of the in-process variants set it), read before the window
  * opens. Kernel ticks are 10 ms at the usual 100 Hz, so a window needs a few seconds of CPU for a
- * figure good to a few per cent.
+ * figure good to a few per cent. The JVM's voluntary context switches (a thread blocking: parking,
+ * waiting for I/O) are {@code voluntary_ctxt_switches} of {@code /proc/self/task/<tid>/status},
+ * summed over the threads alive at the window's end, each minus its count at the start: how often
+ * the client's threads go to sleep and must be woken, which is what a blocking caller pays per
+ * round trip and an event loop mostly does not.
  */
 final class ResourceMeter {
 
@@ -54,12 +58,14 @@ final class ResourceMeter {
     private final long jitMillis;
     private final Map<Long, Long> threadBytes;
     private final Map<Long, Long> postgresTicks;
+    private final Map<Long, Long> contextSwitches;
     private final Set<Long> own;
 
     private ResourceMeter(Set<Long> own) {
         this.own = own;
         this.postgresTicks = postgresTicks();
         this.threadBytes = threadBytes();
+        this.contextSwitches = contextSwitches();
         this.jvmCpuNanos = jvmCpuNanos();
         this.gcMillis = gcMillis();
         this.jitMillis = jitMillis();
@@ -95,6 +101,7 @@ final class ResourceMeter {
         long gc = gcMillis() - gcMillis;
         long jit = jitMillis() - jitMillis;
         long bytes = delta(threadBytes(), threadBytes);
+        long switches = delta(contextSwitches(), contextSwitches);
         Map<Long, Long> postgresNow = postgresTicks();
         long pgTicks = delta(postgresNow, postgresTicks);
         // The own backends from the same two scans, so both figures cover the same instants.
@@ -114,7 +121,7 @@ final class ResourceMeter {
         double n = Math.max(1, ops);
         return new Usage(cpu / 1e3 / n, bytes / n, pgMicros / n, metered == 0 ? Double.NaN : ownMicros / n,
                 metered, cpu / 1e9 / seconds, pgMicros / 1e6 / seconds, gc / 10.0 / seconds,
-                jit / 10.0 / seconds);
+                jit / 10.0 / seconds, switches / n);
     }
 
     /**
@@ -133,9 +140,11 @@ final class ResourceMeter {
      * @param jitPercent         the JIT compilers' accumulated compilation time ÷ window, in per
      *                           cent (summed over compiler threads, so it may pass 100): non-zero
      *                           means the window still measured code being compiled
+     * @param jvmContextSwitches the harness JVM's threads' voluntary context switches per operation
      */
     record Usage(double jvmCpuMicros, double allocatedBytes, double postgresCpuMicros, double ownBackendCpuMicros,
-            int ownBackends, double jvmCores, double postgresCores, double gcPercent, double jitPercent) {
+            int ownBackends, double jvmCores, double postgresCores, double gcPercent, double jitPercent,
+            double jvmContextSwitches) {
     }
 
     private static long jitMillis() {
@@ -165,6 +174,28 @@ final class ResourceMeter {
             if (bytes[i] >= 0) {
                 map.put(ids[i], bytes[i]);
             }
+        }
+        return map;
+    }
+
+    /** Thread id → voluntary context switches so far, for every thread of this JVM; empty off Linux. */
+    private static Map<Long, Long> contextSwitches() {
+        Map<Long, Long> map = new HashMap<>();
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(PROC.resolve("self").resolve("task"), "[0-9]*")) {
+            for (Path task : tasks) {
+                try {
+                    for (String line : Files.readAllLines(task.resolve("status"), StandardCharsets.US_ASCII)) {
+                        if (line.startsWith("voluntary_ctxt_switches:")) {
+                            map.put(Long.parseLong(task.getFileName().toString()),
+                                    Long.parseLong(line.substring(line.indexOf(':') + 1).trim()));
+                        }
+                    }
+                } catch (IOException | NumberFormatException e) {
+                    // The thread ended while we read it: it is not counted.
+                }
+            }
+        } catch (IOException e) {
+            return map;
         }
         return map;
     }

@@ -99,7 +99,8 @@ final class ResultsWriter {
     private static void usage(ObjectNode node, ResourceMeter.Usage usage) {
         if (usage == null) {
             for (String name : new String[] {"jvmCpuMicrosPerOp", "allocatedBytesPerOp", "postgresCpuMicrosPerOp",
-                    "ownBackendCpuMicrosPerOp", "ownBackends", "jvmCores", "postgresCores", "gcPercent", "jitPercent"}) {
+                    "ownBackendCpuMicrosPerOp", "ownBackends", "jvmCores", "postgresCores", "gcPercent", "jitPercent",
+                    "jvmContextSwitchesPerOp"}) {
                 node.putNull(name);
             }
             return;
@@ -117,6 +118,7 @@ final class ResultsWriter {
         node.put("postgresCores", round(usage.postgresCores()));
         node.put("gcPercent", round(usage.gcPercent()));
         node.put("jitPercent", round(usage.jitPercent()));
+        node.put("jvmContextSwitchesPerOp", round(usage.jvmContextSwitches()));
     }
 
     private static String markdown(Results results) {

@@ -122,7 +122,8 @@ public record SummaryRow(String variant, Setting setting, int rounds, double ops
                 median(usages, ResourceMeter.Usage::jvmCores),
                 median(usages, ResourceMeter.Usage::postgresCores),
                 median(usages, ResourceMeter.Usage::gcPercent),
-                median(usages, ResourceMeter.Usage::jitPercent)));
+                median(usages, ResourceMeter.Usage::jitPercent),
+                median(usages, ResourceMeter.Usage::jvmContextSwitches)));
     }
 
     static <T> double median(List<T> items, ToDoubleFunction<T> value) {

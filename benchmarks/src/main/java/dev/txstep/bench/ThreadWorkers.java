@@ -6,9 +6,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A fixed pool of {@code concurrency} platform threads, each running a blocking operation in a loop:
- * how blocking code (a servlet container's worker pool, say) calls a datasource. An operation that
- * throws is reported and the loop goes on.
+ * {@code concurrency} threads, each running a blocking operation in a loop: a fixed pool of
+ * platform threads, as blocking code (a servlet container's worker pool, say) calls a datasource,
+ * or as many virtual threads (JDK 21+). An operation that throws is reported and the loop goes on.
  */
 final class ThreadWorkers implements Workers {
 
@@ -18,6 +18,7 @@ final class ThreadWorkers implements Workers {
     private final Runnable operation;
     private final Recorder recorder;
     private final String name;
+    private final boolean virtual;
     private volatile boolean running;
     private ExecutorService threads;
 
@@ -28,17 +29,25 @@ final class ThreadWorkers implements Workers {
      * @param name        prefix of the threads' names, for profiles and thread dumps
      */
     ThreadWorkers(int concurrency, Runnable operation, Recorder recorder, String name) {
+        this(concurrency, operation, recorder, name, false);
+    }
+
+    /**
+     * @param virtual whether the threads are virtual (checked by {@link BenchOptions#virtualCallerThreads()})
+     */
+    ThreadWorkers(int concurrency, Runnable operation, Recorder recorder, String name, boolean virtual) {
         this.concurrency = concurrency;
         this.operation = operation;
         this.recorder = recorder;
         this.name = name;
+        this.virtual = virtual;
     }
 
     @Override
     public void start() {
         running = true;
         AtomicInteger index = new AtomicInteger();
-        threads = Executors.newFixedThreadPool(concurrency, task -> {
+        threads = virtual ? virtualThreadPerTask() : Executors.newFixedThreadPool(concurrency, task -> {
             Thread thread = new Thread(task, name + "-" + index.incrementAndGet());
             thread.setDaemon(true);
             return thread;
@@ -54,6 +63,15 @@ final class ThreadWorkers implements Workers {
         threads.shutdown();
         if (!threads.awaitTermination(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
             throw new IllegalStateException(name + " workers did not stop within " + STOP_TIMEOUT_SECONDS + " s");
+        }
+    }
+
+    /** {@code Executors.newVirtualThreadPerTaskExecutor()}, found at run time: the module compiles for Java 17. */
+    private static ExecutorService virtualThreadPerTask() {
+        try {
+            return (ExecutorService) Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("virtual threads need JDK 21 or later", e);
         }
     }
 

@@ -14,17 +14,20 @@ import io.r2dbc.pool.ConnectionPool;
  * <p>{@code BlockingDatasource} runs each step's function on the thread that called it (it used to
  * run them on {@code Schedulers.boundedElastic()}, at most ten threads per core, which capped this
  * variant at c=64). The variant counts how many step functions run at once and says so in its
- * note: with the callers' threads running them, the peak follows the concurrency.
+ * note: with the callers' threads running them, the peak follows the concurrency. With
+ * {@code --caller-threads virtual} (JDK 21+) the callers are virtual threads.
  */
 final class TxStepBlockingVariant extends InProcessVariant {
 
     private final Postgres postgres;
     private final int stepsPerWorkflow;
+    private final boolean virtualCallers;
     private final WorkflowIds ids;
 
-    TxStepBlockingVariant(Postgres postgres, int stepsPerWorkflow, String runId) {
+    TxStepBlockingVariant(Postgres postgres, int stepsPerWorkflow, boolean virtualCallers, String runId) {
         this.postgres = postgres;
         this.stepsPerWorkflow = stepsPerWorkflow;
+        this.virtualCallers = virtualCallers;
         this.ids = new WorkflowIds(runId, name());
     }
 
@@ -35,7 +38,8 @@ final class TxStepBlockingVariant extends InProcessVariant {
 
     @Override
     public String description() {
-        return "txstep BlockingDatasource.runTxStep from a fixed thread pool of the concurrency's size,"
+        return "txstep BlockingDatasource.runTxStep from "
+                + (virtualCallers ? "one virtual thread per caller" : "a fixed thread pool of the concurrency's size") + ","
                 + " first execution, workflows of " + stepsPerWorkflow + " steps (Workflow.runBlocking)";
     }
 
@@ -67,7 +71,7 @@ final class TxStepBlockingVariant extends InProcessVariant {
                 recorder.completed(System.nanoTime() - started);
             }
             return null;
-        }), recorder, "bench-blocking");
+        }), recorder, "bench-blocking", virtualCallers);
         // The facade runs each function on its caller's thread: no worker pool caps how many run at once.
         return Load.of(workers, () -> "peak " + functions.peak() + " step functions at once",
                 () -> TxStepDatasources.close(async, pool));
