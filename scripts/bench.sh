@@ -12,7 +12,7 @@
 #                                    # once, same total concurrency (each JVM gets concurrency/N),
 #                                    # summed over the JVMs (needs jq)
 #   scripts/bench.sh --steps-per-workflow 1                       # one-step workflows
-#   scripts/bench.sh --output-bytes 16,1024,16384,262144 --variants limit,txstep-first
+#   scripts/bench.sh --output-bytes 16,4096,16384,262144 --variants limit,limit-bound,txstep-first
 #
 # Environment: BENCH_JVM_OPTS (the harness JVM's heap and collector; default below), JAVA_OPTS
 # (extra JVM options, after BENCH_JVM_OPTS, e.g. -XX:StartFlightRecording=filename=bench.jfr),

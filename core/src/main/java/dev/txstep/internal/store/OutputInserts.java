@@ -15,16 +15,16 @@ import java.util.List;
  * <p>A literal saves the round trip of a separate {@code COMMIT}, but both ends pay for its length:
  * the client builds it and the driver scans it for parameter markers, and the server parses it. A
  * bound value is copied once into the message and not parsed at all. Measured side by side on
- * PostgreSQL (BENCHMARKS.md, "How cost grows with the output"), the literal wins for small outputs,
- * the two are level in throughput from 4 to 16 KiB while the literal allocates two to four times
- * more, and the bound insert wins for large ones: outputs of {@link #BOUND_FROM_CHARS} characters
- * or more are bound.
+ * PostgreSQL (BENCHMARKS.md), the literal is as fast or faster up to 4 KiB, the two are level at
+ * 16 KiB where the literal allocates four times more, and the bound insert is faster beyond: outputs
+ * of {@link #BOUND_FROM_CHARS} characters or more are bound.
  */
 final class OutputInserts {
 
     /**
      * The serialized output length from which the row is bound even where a literal could travel
-     * with {@code COMMIT}: inside the range where the two measured level (4 to 16 KiB).
+     * with {@code COMMIT}: between 4 KiB, where the literal measured as fast or faster, and 16 KiB,
+     * where the two measured level.
      */
     static final int BOUND_FROM_CHARS = 8 * 1024;
 
