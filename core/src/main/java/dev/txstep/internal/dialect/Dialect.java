@@ -201,6 +201,18 @@ public interface Dialect {
     Mono<Void> begin(Connection connection, IsolationLevel level, boolean readOnly);
 
     /**
+     * Rolls back whatever transaction an attempt that ended early (failed or cancelled) left on its
+     * connection — including one whose {@code BEGIN} is still on its way to the server, sent just
+     * before the attempt ended. The default asks the driver ({@code rollbackTransaction()}).
+     *
+     * @param connection the attempt's connection, no longer used by the attempt
+     * @return on subscribe, rolls back; errors with the driver's exception
+     */
+    default Mono<Void> rollbackEarlyEnd(Connection connection) {
+        return Mono.from(connection.rollbackTransaction());
+    }
+
+    /**
      * Returns a connection to its pool. The default closes it.
      *
      * @param connection the connection

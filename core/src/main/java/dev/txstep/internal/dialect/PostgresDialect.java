@@ -7,6 +7,7 @@ import io.r2dbc.spi.Result;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
@@ -37,6 +38,25 @@ enum PostgresDialect implements Dialect {
     @Override
     public Publisher<? extends Result> executeTogether(Connection connection, List<String> statements) {
         return connection.createStatement(String.join("; ", statements)).execute();
+    }
+
+    /**
+     * The driver's rollback where the driver knows a transaction is open, else an explicit
+     * {@code ROLLBACK}: r2dbc-postgresql's {@code rollbackTransaction()} sends nothing while the
+     * connection's last answer said "idle", which is the case between writing a message that
+     * begins (a {@code BEGIN}, or the first step's {@code BEGIN …; SELECT …}) and reading its
+     * answer. A step cancelled in that window went back to the pool and then began on the server,
+     * and the next borrower's {@code BEGIN} failed with 25001. The driver writes the explicit
+     * {@code ROLLBACK} after whatever the attempt sent; with no transaction open the server only
+     * warns. (The driver's own rollback is kept where it applies: it also resets the isolation
+     * level the driver reports.)
+     */
+    @Override
+    public Mono<Void> rollbackEarlyEnd(Connection connection) {
+        if (!connection.isAutoCommit()) {
+            return Mono.from(connection.rollbackTransaction());
+        }
+        return Flux.from(connection.createStatement("ROLLBACK").execute()).concatMap(Result::getRowsUpdated).then();
     }
 
     /** A dollar-quoted literal: the tag is random and checked not to occur in the value. */

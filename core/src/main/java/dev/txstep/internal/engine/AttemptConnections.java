@@ -61,7 +61,7 @@ final class AttemptConnections {
     }
 
     private Mono<Void> rollbackAndRelease(Connection conn) {
-        return Mono.from(conn.rollbackTransaction())
+        return dialect.rollbackEarlyEnd(conn)
                 .onErrorResume(e -> Mono.empty())
                 .then(dialect.release(conn));
     }
