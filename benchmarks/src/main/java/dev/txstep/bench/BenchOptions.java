@@ -55,6 +55,7 @@ final class BenchOptions {
         DEFAULTS.put("steps-per-workflow", "10");
         DEFAULTS.put("output-bytes", Integer.toString(Setting.DEFAULT_OUTPUT_BYTES));
         DEFAULTS.put("caller-threads", "platform");
+        DEFAULTS.put("workflow-ids", "sequential");
         DEFAULTS.put("replay-workflows", "1000");
         DEFAULTS.put("memory-steps", "1000000");
         DEFAULTS.put("memory-checkpoint", "100000");
@@ -138,6 +139,7 @@ final class BenchOptions {
                 + "  limit-bound, txstep-first and txstep-blocking (the others run their usual output)\n");
         text.append("caller-threads: platform (a fixed pool) or virtual (one virtual thread per caller, JDK 21+):"
                 + " txstep-blocking's callers\n");
+        text.append("workflow-ids: sequential (a counter) or random (16 hex digits, spread over the output table's index)\n");
         text.append("modes: load (the variant grid), memory (one workflow streaming memory-steps steps)\n");
         return text.toString();
     }
@@ -154,6 +156,7 @@ final class BenchOptions {
         stepsPerWorkflow();
         outputBytes();
         virtualCallerThreads();
+        randomWorkflowIds();
         warmupJitPercent();
         warmupMaxPasses();
         replayWorkflows();
@@ -227,6 +230,19 @@ final class BenchOptions {
                     + Runtime.version() + " (put a later JDK's java first on the PATH)");
         }
         return value.equals("virtual");
+    }
+
+    /**
+     * @return whether workflow ids are random ({@code --workflow-ids random}) rather than a counter
+     *         ({@code sequential}); see {@link WorkflowIds}
+     * @throws IllegalArgumentException for another value
+     */
+    boolean randomWorkflowIds() {
+        String value = values.get("workflow-ids");
+        if (!Set.of("sequential", "random").contains(value)) {
+            throw new IllegalArgumentException("--workflow-ids must be sequential or random, was '" + value + "'");
+        }
+        return value.equals("random");
     }
 
     /**

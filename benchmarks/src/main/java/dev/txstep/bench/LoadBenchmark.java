@@ -41,6 +41,7 @@ final class LoadBenchmark {
             return;
         }
         ResourceMeter.configure(postgres);
+        WorkflowIds.configure(options.randomWorkflowIds());
         List<Variant> variants = variants(postgres);
         try {
             Map<String, String> environment = Environment.describe(database,
