@@ -99,6 +99,18 @@ public final class BenchDatabase {
         }
     }
 
+    /**
+     * @return the process id of a server process serving a fresh connection (for its CPU affinity:
+     *         a backend inherits the postmaster's)
+     */
+    public int backendPid() throws SQLException {
+        try (Connection c = postgres.connect(postgres.database()); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
     private void dropSchemas() throws SQLException {
         try (Connection c = postgres.connect(postgres.database()); Statement s = c.createStatement()) {
             for (String schema : SCHEMAS) {

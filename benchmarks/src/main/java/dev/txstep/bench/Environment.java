@@ -2,6 +2,8 @@ package dev.txstep.bench;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +36,14 @@ final class Environment {
         } catch (Exception e) {
             env.put("postgresql", "unknown: " + e.getMessage());
         }
+        // Which CPUs the harness and the server may run on: on a 2-core machine, sharing both or
+        // one each (scripts/bench-pinned.sh) changes what a client's CPU costs the server.
+        env.put("jvmCpus", allowedCpus("self"));
+        try {
+            env.put("postgresCpus", allowedCpus(Integer.toString(database.backendPid())));
+        } catch (Exception e) {
+            env.put("postgresCpus", "unknown: " + e.getMessage());
+        }
         if (node != null) {
             env.put("node", output(node, "--version"));
         }
@@ -42,6 +52,18 @@ final class Environment {
             env.put("commit", commit);
         }
         return env;
+    }
+
+    /** {@code Cpus_allowed_list} of {@code /proc/<pid>/status}, or "unknown" where it cannot be read (a remote server). */
+    private static String allowedCpus(String pid) {
+        try {
+            return Files.readAllLines(Path.of("/proc", pid, "status")).stream()
+                    .filter(line -> line.startsWith("Cpus_allowed_list:"))
+                    .map(line -> line.substring("Cpus_allowed_list:".length()).trim())
+                    .findFirst().orElse("unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     private static String output(String... command) {
