@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs scripts/bench.sh with the harness JVM and the local PostgreSQL server on separate CPUs:
 # the JVM on CPU 0, every PostgreSQL process (and so every backend forked during the run) on the
-# last CPU. Afterwards each PostgreSQL process gets back the affinity it had. Arguments go to
-# bench.sh unchanged.
+# last CPU. Afterwards each PostgreSQL process that was there before gets back the affinity it had
+# (a connection some other client opened during the run keeps the last CPU until it ends).
+# Arguments go to bench.sh unchanged.
 #
 #   scripts/bench-pinned.sh --variants limit,txstep-first --steps-per-workflow 1 --concurrency 16,64
 #
