@@ -144,8 +144,7 @@ class PreparedStatementsTest {
         assertEquals(2, stepTwoCalls.get(), "the attempt that found the statement missing ran again");
         assertEquals("", outputs.get(3), "after a loss the datasource prepares nothing more");
         assertEquals(4, db.count("SELECT COUNT(*) FROM " + db.q("effects") + " WHERE workflow_id = '" + id + "'"));
-        assertEquals(1, db.count("SELECT COUNT(*) FROM " + db.q("effects") + " WHERE workflow_id = '" + id
-                + "' AND step_id = 2"));
+        assertEquals(1, effects(id, 2));
         assertEquals(4, db.count("SELECT COUNT(*) FROM " + db.outputs() + " WHERE workflow_id = '" + id + "'"));
     }
 
