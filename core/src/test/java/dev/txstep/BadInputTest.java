@@ -20,6 +20,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -210,11 +211,13 @@ class BadInputTest {
     @Test
     void aPublisherOfTwoValuesIsRefusedAndRolledBack() {
         String id = wf();
+        AtomicInteger cancelled = new AtomicInteger();
         Mono<Object> two = ds.runTxStepAsync(DatasourceOptions.named("two-values"),
-                s -> s.execute(bumpSql()).thenMany(Flux.just(1, 2)));
+                s -> s.execute(bumpSql()).thenMany(Flux.<Object>just(1, 2, 3).doOnCancel(cancelled::incrementAndGet)));
         expect(InvalidInputException.class, "emitted more than one value", () -> inWorkflow(id, two).block(WAIT));
         // Outside a workflow as well.
         expect(InvalidInputException.class, "emitted more than one value", () -> two.block(WAIT));
+        assertEquals(2, cancelled.get(), "the function's publisher was cancelled at its second value, both times");
         // The counter is unchanged (checked after the test): the UPDATE did not persist.
     }
 

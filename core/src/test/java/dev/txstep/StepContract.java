@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -549,6 +550,25 @@ abstract class StepContract {
         assertEquals(1, db().counter());
         assertThrows(DatasourceClosedException.class, () -> bump("late").block());
         ds = null;
+    }
+
+    @Test
+    void aCancelledStepCancelsItsFunctionAndDoesNotHoldUpClose() throws Exception {
+        CountDownLatch inside = new CountDownLatch(1);
+        AtomicBoolean functionCancelled = new AtomicBoolean();
+        var subscription = inWorkflow(wf(), ds.runTxStepAsync(DatasourceOptions.named("forever"),
+                s -> s.execute("UPDATE " + db().q("counter") + " SET n = n + 1 WHERE id = 1")
+                        .doOnSuccess(x -> inside.countDown())
+                        .then(Mono.never())
+                        .doOnCancel(() -> functionCancelled.set(true)))).subscribe();
+        assertTrue(inside.await(10, TimeUnit.SECONDS));
+        subscription.dispose();
+        waitUntil(functionCancelled::get, "the function's publisher was cancelled");
+        // close() waits for the steps it admitted: a cancelled one must count as ended.
+        ds.close().block(Duration.ofSeconds(10));
+        ds = null;
+        assertEquals(0, db().counter(), "the cancelled step rolled back");
+        assertEquals(0, db().count("SELECT COUNT(*) FROM " + db().outputs()));
     }
 
     protected static void waitUntil(java.util.function.BooleanSupplier condition, String what) {

@@ -12,22 +12,53 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Future;
 import java.util.function.Function;
 import org.reactivestreams.Publisher;
+import org.reactivestreams.Subscription;
+import reactor.core.CorePublisher;
+import reactor.core.CoreSubscriber;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Operators;
+import reactor.util.context.Context;
 
 /**
  * Calls a step's function in its begun transaction and takes its one value. The function's own
  * errors come out as {@link StepFailure.FunctionFailed} (its outcome, to be judged after the
  * rollback); txstep's verdicts on what it returned — a null publisher, two values, an
  * asynchronous value — as {@link InvalidInputException}, which is never recorded.
+ *
+ * <p>Written as one publisher and one subscriber instead of a chain of operators ({@code defer},
+ * {@code onErrorMap}, {@code singleOrEmpty}, {@code map}, {@code defaultIfEmpty},
+ * {@code contextWrite}): every step passes here, and each operator is a subscriber of its own that
+ * every signal crosses. The profile of issue 15 charged half of txstep's client cost above the
+ * limit's to Reactor's operators on the step's path (BENCHMARKS.md).
+ *
+ * <p>On subscribe: builds the function's context (a contributor's exception fails the attempt
+ * as is), calls the function, and subscribes to its publisher with that context, requesting
+ * everything. The first value is kept; a second cancels the function's publisher and fails the
+ * step. Completion emits the value (empty for none). Cancelling cancels the function's publisher.
  */
-final class FunctionCall {
+final class FunctionCall<R> extends Mono<Optional<Object>> {
 
-    private FunctionCall() {
+    private final Connection conn;
+    private final StepKey key;
+    private final StepSpec spec;
+    private final Function<TxSession, ? extends Publisher<R>> fn;
+    private final Object sessionKey;
+    private final FunctionContext functionContext;
+
+    private FunctionCall(Connection conn, StepKey key, StepSpec spec, Function<TxSession, ? extends Publisher<R>> fn,
+            Object sessionKey, FunctionContext functionContext) {
+        this.conn = conn;
+        this.key = key;
+        this.spec = spec;
+        this.fn = fn;
+        this.sessionKey = sessionKey;
+        this.functionContext = functionContext;
     }
 
     /**
+     * @param key        the step's key; null for a step that records nothing
      * @param sessionKey the engine's key for the running session in the function's Reactor context
      * @param functionContext what else the function's Reactor context holds
      * @return on subscribe, calls the function; emits its value (empty for none); the transaction
@@ -35,36 +66,134 @@ final class FunctionCall {
      */
     static <R> Mono<Optional<Object>> call(Connection conn, StepKey key, StepSpec spec,
             Function<TxSession, ? extends Publisher<R>> fn, Object sessionKey, FunctionContext functionContext) {
+        return new FunctionCall<>(conn, key, spec, fn, sessionKey, functionContext);
+    }
+
+    @Override
+    public void subscribe(CoreSubscriber<? super Optional<Object>> actual) {
         TxSession session = new DefaultTxSession(conn, key);
-        return Mono.defer(() -> {
-            Publisher<R> publisher;
-            try {
-                publisher = fn.apply(session);
-            } catch (Throwable error) {
-                Exceptions.throwIfJvmFatal(error);
-                return Mono.error(asFunctionError(error));
+        Context context;
+        try {
+            Context withSession = actual.currentContext().put(sessionKey, session);
+            context = functionContext.of(key == null ? withSession : withSession.put(WorkflowScope.RUNNING_STEP_KEY, key),
+                    conn);
+        } catch (Throwable error) {
+            Exceptions.throwIfJvmFatal(error);
+            Operators.error(actual, Operators.onOperatorError(error, actual.currentContext()));
+            return;
+        }
+        Publisher<R> publisher;
+        try {
+            publisher = fn.apply(session);
+        } catch (Throwable error) {
+            Exceptions.throwIfJvmFatal(error);
+            Operators.error(actual, asFunctionError(error));
+            return;
+        }
+        if (publisher == null) {
+            Operators.error(actual, new InvalidInputException("the function of step '" + spec.name()
+                    + "' returned a null publisher; return Mono.empty() for no value"));
+            return;
+        }
+        // A Reactor publisher takes the subscriber as is; any other goes through Flux.from, which
+        // adapts it as Reactor adapts every foreign publisher (thread-local restoration included).
+        Publisher<R> source = publisher instanceof CorePublisher ? publisher : Flux.from(publisher);
+        source.subscribe(new OneValue<>(actual, context, spec));
+    }
+
+    /** Takes the function's one value, or none; fails the step on a second. */
+    private static final class OneValue<R> extends Operators.MonoSubscriber<R, Optional<Object>> {
+
+        private final Context context;
+        private final StepSpec spec;
+        private Subscription upstream;
+        private R first;
+        private boolean done;
+
+        OneValue(CoreSubscriber<? super Optional<Object>> actual, Context context, StepSpec spec) {
+            super(actual);
+            this.context = context;
+            this.spec = spec;
+        }
+
+        @Override
+        public Context currentContext() {
+            return context;
+        }
+
+        @Override
+        public void onSubscribe(Subscription s) {
+            if (Operators.validate(upstream, s)) {
+                upstream = s;
+                actual.onSubscribe(this);
+                s.request(Long.MAX_VALUE);
             }
-            if (publisher == null) {
-                return Mono.error(new InvalidInputException("the function of step '" + spec.name()
-                        + "' returned a null publisher; return Mono.empty() for no value"));
+        }
+
+        @Override
+        public void onNext(R value) {
+            if (done) {
+                Operators.onNextDropped(value, context);
+                return;
             }
-            return Flux.from(publisher)
-                    .onErrorMap(FunctionCall::asFunctionError)
-                    .singleOrEmpty()
-                    .onErrorMap(IndexOutOfBoundsException.class, e -> new InvalidInputException("the function of step '"
-                            + spec.name() + "' emitted more than one value; a step emits at most one (collect a"
-                            + " Flux into a list first). The transaction was rolled back"))
-                    // map, not handle: a handle operator restores thread locals for every value.
-                    .<Optional<Object>>map(value -> {
-                        if (isAsynchronous(value)) {
-                            throw asynchronousValue(spec, value);
-                        }
-                        return Optional.of(value);
-                    })
-                    .defaultIfEmpty(Optional.empty())
-                    .contextWrite(ctx -> functionContext.of(key == null ? ctx.put(sessionKey, session)
-                            : ctx.put(sessionKey, session).put(WorkflowScope.RUNNING_STEP_KEY, key), conn));
-        });
+            if (first != null) {
+                done = true;
+                upstream.cancel();
+                Operators.onDiscard(value, context);
+                Operators.onDiscard(first, context);
+                first = null;
+                actual.onError(new InvalidInputException("the function of step '" + spec.name() + "' emitted more"
+                        + " than one value; a step emits at most one (collect a Flux into a list first). The"
+                        + " transaction was rolled back"));
+                return;
+            }
+            first = value;
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            if (done) {
+                Operators.onErrorDropped(error, context);
+                return;
+            }
+            done = true;
+            first = null;
+            actual.onError(asFunctionError(error));
+        }
+
+        @Override
+        public void onComplete() {
+            if (done) {
+                return;
+            }
+            done = true;
+            R value = first;
+            first = null;
+            if (value == null) {
+                complete(Optional.empty());
+            } else if (isAsynchronous(value)) {
+                actual.onError(asynchronousValue(spec, value));
+            } else {
+                complete(Optional.of(value));
+            }
+        }
+
+        @Override
+        public void cancel() {
+            super.cancel();
+            upstream.cancel();
+        }
+
+        @Override
+        public Object scanUnsafe(Attr key) {
+            if (key == Attr.PARENT) {
+                return upstream;
+            }
+            if (key == Attr.TERMINATED) {
+                return done;
+            }
+            return super.scanUnsafe(key);
+        }
     }
 
     /**

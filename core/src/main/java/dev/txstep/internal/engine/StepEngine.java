@@ -4,7 +4,6 @@ import dev.txstep.DatasourceClosedException;
 import dev.txstep.DatasourceException;
 import dev.txstep.InvalidInputException;
 import dev.txstep.NoTransactionException;
-import dev.txstep.OutputSerializationException;
 import dev.txstep.RetryPolicy;
 import dev.txstep.StepKey;
 import dev.txstep.TxSession;
@@ -125,17 +124,11 @@ public final class StepEngine {
                 outcome = plainStep(run, spec, fn);
             }
             reporter.started(run, spec, ctx);
-            outcome = outcome.contextWrite(inner -> functionContext.carrying(inner, run.observer));
             if (dialect.runsOnCallingThread()) {
                 // An embedded database blocks the subscribing thread, which in WebFlux is an event loop.
                 outcome = outcome.subscribeOn(WorkerThreads.scheduler());
             }
-            return outcome
-                    .doOnSuccess(result -> reporter.finished(run, result.outcome(), null))
-                    .doOnError(error -> reporter.finished(run, StepOutcome.FAILED, error))
-                    .doFinally(signal -> gate.exit())
-                    .flatMap(result -> result.value().isEmpty()
-                            ? Mono.<R>empty() : Mono.just(cast(result.value().get(), spec)));
+            return new StepCompletion<R>(outcome, run, spec, reporter, gate, functionContext);
         });
     }
 
@@ -208,8 +201,7 @@ public final class StepEngine {
                         error -> reporter.retried(run, error), attempt -> {
                             run.attempt(attempt);
                             return plainAttempt(spec, fn);
-                        })
-                .onErrorMap(StepFailure.class, Throwable::getCause);
+                        });
     }
 
     /** Why a step is not recorded, for messages. */
@@ -244,20 +236,17 @@ public final class StepEngine {
      */
     private <R> Mono<StepResult> execute(StepKey key, StepSpec spec,
             Function<TxSession, ? extends Publisher<R>> fn, Loader loader) {
-        return attempts.use(conn -> {
-                    Mono<StepResult> step = begin(conn, key, spec, loader)
-                            .then(FunctionCall.call(conn, key, spec, fn, sessionKey, functionContext))
-                            .flatMap(value -> commitWithOutput(conn, key, spec, value));
-                    // Once per pooled connection: the store's statements, prepared before the step begins.
-                    return store.shouldPrepare(conn) ? store.prepare(conn).then(step) : step;
-                })
-                .onErrorResume(StepFailure.class, failure -> failure instanceof StepFailure.AlreadyRecorded recorded
-                        ? codec.replay(recorded.row(), spec, StepOutcome.REPLAYED) : afterRollback(key, spec, failure))
-                .doFinally(signal -> {
-                    if (loader != null) {
-                        loader.recorded().abandon(loader.sink()); // no-op once the ids were loaded
-                    }
-                });
+        Mono<StepResult> step = attempts.use(conn -> {
+                Mono<StepResult> attempt = begin(conn, key, spec, loader)
+                        .then(FunctionCall.call(conn, key, spec, fn, sessionKey, functionContext))
+                        .flatMap(value -> commitWithOutput(conn, key, spec, value));
+                // Once per pooled connection: the store's statements, prepared before the step begins.
+                return store.shouldPrepare(conn) ? store.prepare(conn).then(attempt) : attempt;
+            })
+            .onErrorResume(StepFailure.class, failure -> failure instanceof StepFailure.AlreadyRecorded recorded
+                    ? codec.replay(recorded.row(), spec, StepOutcome.REPLAYED) : afterRollback(key, spec, failure));
+        // No-op once the ids were loaded; otherwise the steps waiting for them read their own rows.
+        return loader == null ? step : step.doFinally(signal -> loader.recorded().abandon(loader.sink()));
     }
 
     private Mono<Void> begin(Connection conn, StepKey key, StepSpec spec, Loader loader) {
@@ -329,14 +318,5 @@ public final class StepEngine {
             return Mono.error(cause);
         }
         return errors.record(key, spec, cause);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static <R> R cast(Object value, StepSpec spec) {
-        if (spec.type() != null && !spec.type().isInstance(value)) {
-            throw new OutputSerializationException("the output of step '" + spec.name() + "' is a "
-                    + value.getClass().getName() + ", not the " + spec.type().getName() + " the caller asked for");
-        }
-        return (R) value;
     }
 }
