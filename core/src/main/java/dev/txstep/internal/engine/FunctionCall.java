@@ -12,7 +12,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Future;
 import java.util.function.Function;
 import org.reactivestreams.Publisher;
-import org.reactivestreams.Subscription;
 import reactor.core.CorePublisher;
 import reactor.core.CoreSubscriber;
 import reactor.core.Exceptions;
@@ -102,71 +101,38 @@ final class FunctionCall<R> extends Mono<Optional<Object>> {
     }
 
     /** Takes the function's one value, or none; fails the step on a second. */
-    private static final class OneValue<R> extends Operators.MonoSubscriber<R, Optional<Object>> {
+    private static final class OneValue<R> extends TerminalSubscriber<R, Optional<Object>> {
 
-        private final Context context;
         private final StepSpec spec;
-        private Subscription upstream;
         private R first;
-        private boolean done;
 
         OneValue(CoreSubscriber<? super Optional<Object>> actual, Context context, StepSpec spec) {
-            super(actual);
-            this.context = context;
+            super(actual, context);
             this.spec = spec;
         }
 
         @Override
-        public Context currentContext() {
-            return context;
+        void value(R value) {
+            if (first == null) {
+                first = value;
+                return;
+            }
+            Operators.onDiscard(value, currentContext());
+            Operators.onDiscard(first, currentContext());
+            first = null;
+            failNow(new InvalidInputException("the function of step '" + spec.name() + "' emitted more than one"
+                    + " value; a step emits at most one (collect a Flux into a list first). The transaction was"
+                    + " rolled back"));
         }
 
         @Override
-        public void onSubscribe(Subscription s) {
-            if (Operators.validate(upstream, s)) {
-                upstream = s;
-                actual.onSubscribe(this);
-                s.request(Long.MAX_VALUE);
-            }
-        }
-
-        @Override
-        public void onNext(R value) {
-            if (done) {
-                Operators.onNextDropped(value, context);
-                return;
-            }
-            if (first != null) {
-                done = true;
-                upstream.cancel();
-                Operators.onDiscard(value, context);
-                Operators.onDiscard(first, context);
-                first = null;
-                actual.onError(new InvalidInputException("the function of step '" + spec.name() + "' emitted more"
-                        + " than one value; a step emits at most one (collect a Flux into a list first). The"
-                        + " transaction was rolled back"));
-                return;
-            }
-            first = value;
-        }
-
-        @Override
-        public void onError(Throwable error) {
-            if (done) {
-                Operators.onErrorDropped(error, context);
-                return;
-            }
-            done = true;
+        void failed(Throwable error) {
             first = null;
             actual.onError(asFunctionError(error));
         }
 
         @Override
-        public void onComplete() {
-            if (done) {
-                return;
-            }
-            done = true;
+        void completed() {
             R value = first;
             first = null;
             if (value == null) {
@@ -176,23 +142,6 @@ final class FunctionCall<R> extends Mono<Optional<Object>> {
             } else {
                 complete(Optional.of(value));
             }
-        }
-
-        @Override
-        public void cancel() {
-            super.cancel();
-            upstream.cancel();
-        }
-
-        @Override
-        public Object scanUnsafe(Attr key) {
-            if (key == Attr.PARENT) {
-                return upstream;
-            }
-            if (key == Attr.TERMINATED) {
-                return done;
-            }
-            return super.scanUnsafe(key);
         }
     }
 

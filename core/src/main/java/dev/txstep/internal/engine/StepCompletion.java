@@ -3,11 +3,8 @@ package dev.txstep.internal.engine;
 import dev.txstep.OutputSerializationException;
 import dev.txstep.observe.StepOutcome;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
-import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.Operators;
-import reactor.util.context.Context;
 
 /**
  * A step as its caller sees it: the step's {@link StepResult} turned into its value (cast to the
@@ -50,56 +47,29 @@ final class StepCompletion<R> extends Mono<R> {
         outcome.subscribe(new Completing<>(actual, this));
     }
 
-    private static final class Completing<R> extends Operators.MonoSubscriber<StepResult, R> {
+    private static final class Completing<R> extends TerminalSubscriber<StepResult, R> {
 
         @SuppressWarnings("rawtypes")
         private static final AtomicIntegerFieldUpdater<Completing> LEFT =
                 AtomicIntegerFieldUpdater.newUpdater(Completing.class, "left");
 
         private final StepCompletion<R> step;
-        private final Context context;
-        private Subscription upstream;
         private StepResult result;
-        private boolean done;
         /** 1 once the gate was left. */
         private volatile int left;
 
         Completing(CoreSubscriber<? super R> actual, StepCompletion<R> step) {
-            super(actual);
+            super(actual, step.functionContext.carrying(actual.currentContext(), step.run.observer));
             this.step = step;
-            this.context = step.functionContext.carrying(actual.currentContext(), step.run.observer);
         }
 
         @Override
-        public Context currentContext() {
-            return context;
-        }
-
-        @Override
-        public void onSubscribe(Subscription s) {
-            if (Operators.validate(upstream, s)) {
-                upstream = s;
-                actual.onSubscribe(this);
-                s.request(Long.MAX_VALUE);
-            }
-        }
-
-        @Override
-        public void onNext(StepResult value) {
-            if (done) {
-                Operators.onNextDropped(value, context);
-                return;
-            }
+        void value(StepResult value) {
             result = value;
         }
 
         @Override
-        public void onError(Throwable error) {
-            if (done) {
-                Operators.onErrorDropped(error, context);
-                return;
-            }
-            done = true;
+        void failed(Throwable error) {
             Throwable surfaced = error instanceof StepFailure ? error.getCause() : error;
             step.reporter.finished(step.run, StepOutcome.FAILED, surfaced);
             try {
@@ -110,11 +80,7 @@ final class StepCompletion<R> extends Mono<R> {
         }
 
         @Override
-        public void onComplete() {
-            if (done) {
-                return;
-            }
-            done = true;
+        void completed() {
             StepResult value = result;
             result = null;
             try {
@@ -144,7 +110,6 @@ final class StepCompletion<R> extends Mono<R> {
         @Override
         public void cancel() {
             super.cancel();
-            upstream.cancel();
             leaveGate();
         }
 
@@ -152,17 +117,6 @@ final class StepCompletion<R> extends Mono<R> {
             if (LEFT.compareAndSet(this, 0, 1)) {
                 step.gate.exit();
             }
-        }
-
-        @Override
-        public Object scanUnsafe(Attr key) {
-            if (key == Attr.PARENT) {
-                return upstream;
-            }
-            if (key == Attr.TERMINATED) {
-                return done;
-            }
-            return super.scanUnsafe(key);
         }
 
         @SuppressWarnings("unchecked")
