@@ -23,6 +23,8 @@ public final class BenchDatabase {
     public static final String LIMIT_SCHEMA = "bench_limit";
     /** Where the {@code limit-bound} variant writes its output rows, for the same reason. */
     public static final String LIMIT_BOUND_SCHEMA = "bench_limit_bound";
+    /** Where the {@code limit-read} variant writes (and reads) its output rows, for the same reason. */
+    public static final String LIMIT_READ_SCHEMA = "bench_limit_read";
     /**
      * Where the blocking facade's steps record outputs: a table of their own, so that txstep-first's
      * and the limit's tables grow alike (each written by one variant) and neither pays for a larger
@@ -39,8 +41,7 @@ public final class BenchDatabase {
     public static final String DBOS_TS_SYSTEM_DB = "bench_dbos_ts_sys";
 
     private static final List<String> SCHEMAS = List.of(Transfers.SCHEMA, TXSTEP_SCHEMA, LIMIT_SCHEMA, LIMIT_BOUND_SCHEMA,
-            BLOCKING_SCHEMA, DBOS_JAVA_SCHEMA,
-            DBOS_TS_SCHEMA);
+            LIMIT_READ_SCHEMA, BLOCKING_SCHEMA, DBOS_JAVA_SCHEMA, DBOS_TS_SCHEMA);
     private static final List<String> DATABASES = List.of(DBOS_JAVA_SYSTEM_DB, DBOS_TS_SYSTEM_DB);
 
     private final Postgres postgres;

@@ -17,14 +17,17 @@ import java.util.Set;
 final class BenchOptions {
 
     /** Every variant, in the order results list them; the first is the baseline. */
-    static final List<String> VARIANTS = List.of("r2dbc-baseline", "limit", "limit-bound", "txstep-first",
-            "txstep-replay", "txstep-blocking", "dbos-java", "dbos-ts");
+    static final List<String> VARIANTS = List.of("r2dbc-baseline", "limit", "limit-bound", "limit-read",
+            "txstep-first", "txstep-replay", "txstep-blocking", "dbos-java", "dbos-ts");
 
     /**
-     * The variants a run without {@code --variants} measures: all but {@code limit-bound}, which
-     * answers one question (literal or bound output insert, by output size) and runs when named.
+     * The variants a run without {@code --variants} measures: all but {@code limit-bound} and
+     * {@code limit-read}, which answer one question each (literal or bound output insert, by output
+     * size; what the recorded-ids read costs any client) and run when named.
      */
-    static final List<String> DEFAULT_VARIANTS = VARIANTS.stream().filter(name -> !name.equals("limit-bound")).toList();
+    static final List<String> DEFAULT_VARIANTS = VARIANTS.stream()
+            .filter(name -> !name.equals("limit-bound") && !name.equals("limit-read"))
+            .toList();
 
     /** The physical-limit variant, the second divisor of every table and chart. */
     static final String LIMIT = "limit";
@@ -133,10 +136,10 @@ final class BenchOptions {
                 """.formatted(QUICK));
         DEFAULTS.forEach((name, value) -> text.append(String.format("  --%-20s %s%n", name, value)));
         text.append("variants: ").append(String.join(", ", VARIANTS)).append(" (the baseline always runs;"
-                + " limit-bound only when named)\n");
+                + " limit-bound and limit-read only when named)\n");
         text.append("output-bytes: serialized step output sizes, e.g. 16,1024,16384,262144, each a setting of its own;\n"
                 + "  0 = the transfer's row count (txstep writes [\"java.lang.Long\",1], 20 bytes); applies to limit,\n"
-                + "  limit-bound, txstep-first and txstep-blocking (the others run their usual output)\n");
+                + "  limit-bound, limit-read, txstep-first and txstep-blocking (the others run their usual output)\n");
         text.append("caller-threads: platform (a fixed pool) or virtual (one virtual thread per caller, JDK 21+):"
                 + " txstep-blocking's callers\n");
         text.append("workflow-ids: sequential (a counter) or random (16 hex digits, spread over the output table's index)\n");

@@ -170,15 +170,9 @@ final class LoadBenchmark {
         for (String name : options.variants()) {
             variants.add(switch (name) {
                 case "r2dbc-baseline" -> new PlainR2dbcVariant(postgres);
-                case "limit" -> {
-                    // txstep's own migration makes the limit's table: same columns, key and indexes.
-                    TxStepDatasources.install(postgres, BenchDatabase.LIMIT_SCHEMA);
-                    yield new LimitVariant(postgres, steps, runId, false);
-                }
-                case "limit-bound" -> {
-                    TxStepDatasources.install(postgres, BenchDatabase.LIMIT_BOUND_SCHEMA);
-                    yield new LimitVariant(postgres, steps, runId, true);
-                }
+                case "limit" -> limit(postgres, steps, LimitVariant.Kind.LITERAL);
+                case "limit-bound" -> limit(postgres, steps, LimitVariant.Kind.BOUND);
+                case "limit-read" -> limit(postgres, steps, LimitVariant.Kind.READ);
                 case "txstep-first" -> new TxStepFirstRunVariant(postgres, steps, runId);
                 case "txstep-replay" -> new TxStepReplayVariant(postgres, steps, options.replayWorkflows(), runId);
                 case "txstep-blocking" -> {
@@ -195,5 +189,11 @@ final class LoadBenchmark {
             });
         }
         return variants;
+    }
+
+    private LimitVariant limit(Postgres postgres, int steps, LimitVariant.Kind kind) {
+        // txstep's own migration makes the limit's table: same columns, key and indexes.
+        TxStepDatasources.install(postgres, kind.schema());
+        return new LimitVariant(postgres, steps, runId, kind);
     }
 }
